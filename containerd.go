@@ -1,0 +1,162 @@
+package containerd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/containerd/errdefs"
+
+	"github.com/daemonless/containerd/content"
+	"github.com/daemonless/containerd/content/local"
+	"github.com/daemonless/containerd/internal/metadata"
+	"github.com/daemonless/containerd/namespaces"
+)
+
+// DefaultStateDir is where runtime state lives when the caller is root.
+const DefaultStateDir = "/run/dctr"
+
+// DefaultRoot returns the root used when New is given none: /var/lib/dctr
+// for root, $XDG_DATA_HOME/dctr (~/.local/share/dctr) for other users.
+func DefaultRoot() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/dctr"
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "dctr")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".local", "share", "dctr")
+}
+
+// defaultStateDir is DefaultStateDir for root and $XDG_RUNTIME_DIR/dctr
+// for other users.
+func defaultStateDir() string {
+	if os.Geteuid() != 0 {
+		if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+			return filepath.Join(d, "dctr")
+		}
+	}
+	return DefaultStateDir
+}
+
+// ClientOpt configures New.
+type ClientOpt func(*clientOpts) error
+
+type clientOpts struct {
+	namespace    string
+	stateDir     string
+	contentStore content.Store
+}
+
+// WithNamespace sets the client's default namespace, used by calls whose
+// context names none. The default is "default".
+func WithNamespace(ns string) ClientOpt {
+	return func(o *clientOpts) error {
+		if err := namespaces.Validate(ns); err != nil {
+			return err
+		}
+		o.namespace = ns
+		return nil
+	}
+}
+
+// WithStateDir sets the directory for runtime state, which belongs on a
+// tmpfs. The default is /run/dctr for root and $XDG_RUNTIME_DIR/dctr for
+// other users.
+func WithStateDir(dir string) ClientOpt {
+	return func(o *clientOpts) error {
+		if dir == "" {
+			return fmt.Errorf("state directory is empty: %w", errdefs.ErrInvalidArgument)
+		}
+		o.stateDir = dir
+		return nil
+	}
+}
+
+// WithContentStore makes the client use cs instead of its own namespaced
+// store under the root: a fake in a caller's tests, or a store of the
+// caller's making. The default is the store under the root.
+func WithContentStore(cs content.Store) ClientOpt {
+	return func(o *clientOpts) error {
+		if cs == nil {
+			return fmt.Errorf("content store is nil: %w", errdefs.ErrInvalidArgument)
+		}
+		o.contentStore = cs
+		return nil
+	}
+}
+
+// Client is the entry point to a root. Its methods are safe for concurrent
+// use.
+type Client struct {
+	root      string
+	stateDir  string
+	namespace string
+	db        *metadata.DB
+	content   content.Store
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens the root at root (DefaultRoot() when empty), creating it when
+// it does not exist.
+func New(root string, opts ...ClientOpt) (*Client, error) {
+	o := clientOpts{namespace: namespaces.Default, stateDir: defaultStateDir()}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("new client: %w", err)
+		}
+	}
+	if root == "" {
+		root = DefaultRoot()
+	}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("new client: root %q: %w", root, err)
+	}
+	if err := os.MkdirAll(root, 0o711); err != nil {
+		return nil, fmt.Errorf("new client: root %s: %w", root, err)
+	}
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("new client: root %s is not a directory: %w", root, errdefs.ErrInvalidArgument)
+	}
+	db, err := metadata.Open(context.Background(), filepath.Join(root, "meta.db"))
+	if err != nil {
+		return nil, fmt.Errorf("new client: %w", err)
+	}
+	c := &Client{root: root, stateDir: o.stateDir, namespace: o.namespace, db: db, content: o.contentStore}
+	if c.content == nil {
+		backend, err := local.NewStore(filepath.Join(root, "content"))
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("new client: %w", err)
+		}
+		c.content = metadata.NewContentStore(db, backend, o.namespace)
+	}
+	return c, nil
+}
+
+// Root returns the client's root directory.
+func (c *Client) Root() string { return c.root }
+
+// StateDir returns the client's runtime state directory.
+func (c *Client) StateDir() string { return c.stateDir }
+
+// DefaultNamespace returns the namespace used by calls whose context
+// names none.
+func (c *Client) DefaultNamespace() string { return c.namespace }
+
+// ContentStore returns the client's content store. Its calls use the
+// namespace of their context, or the client's default namespace.
+func (c *Client) ContentStore() content.Store { return c.content }
+
+// Close releases the client. Calls under way finish first; later ones
+// fail. Close is idempotent.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() { c.closeErr = c.db.Close() })
+	return c.closeErr
+}

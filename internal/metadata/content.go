@@ -1,0 +1,443 @@
+package metadata
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/daemonless/containerd/content"
+	"github.com/daemonless/containerd/filters"
+	"github.com/daemonless/containerd/namespaces"
+)
+
+// ContentStore is a content.Store that keeps a record of each blob per
+// namespace, with its labels, over a shared backend that keeps the bytes.
+// A blob committed in one namespace is invisible in another until that
+// one commits the same content itself; on disk it is stored once.
+type ContentStore struct {
+	db        *DB
+	backend   content.Store
+	defaultNS string
+}
+
+var (
+	_ content.Store        = (*ContentStore)(nil)
+	_ content.PathProvider = (*ContentStore)(nil)
+)
+
+// NewContentStore returns the namespaced store over backend. Calls whose
+// context carries no namespace use defaultNS.
+func NewContentStore(db *DB, backend content.Store, defaultNS string) *ContentStore {
+	return &ContentStore{db: db, backend: backend, defaultNS: defaultNS}
+}
+
+func (s *ContentStore) namespace(ctx context.Context) (string, error) {
+	ns, ok := namespaces.Namespace(ctx)
+	if !ok {
+		ns = s.defaultNS
+	}
+	if err := namespaces.Validate(ns); err != nil {
+		return "", err
+	}
+	return ns, nil
+}
+
+func blobBucket(tx *bolt.Tx, ns string) *bolt.Bucket {
+	return bucket(tx, bucketV1, []byte(ns), bucketContent, bucketBlob)
+}
+
+func notFound(d digest.Digest, ns string) error {
+	return fmt.Errorf("content %s in namespace %s: %w", d, ns, errdefs.ErrNotFound)
+}
+
+func readInfo(d digest.Digest, b *bolt.Bucket) content.Info {
+	return content.Info{
+		Digest:    d,
+		Size:      getInt(b, keySize),
+		CreatedAt: getTime(b, keyCreatedAt),
+		UpdatedAt: getTime(b, keyUpdatedAt),
+		Labels:    readLabels(b),
+	}
+}
+
+// Info describes a blob of the namespace.
+func (s *ContentStore) Info(ctx context.Context, d digest.Digest) (content.Info, error) {
+	ns, err := s.namespace(ctx)
+	if err != nil {
+		return content.Info{}, err
+	}
+	if err := content.ValidateDigest(d); err != nil {
+		return content.Info{}, err
+	}
+	var info content.Info
+	err = s.db.View(ctx, func(tx *bolt.Tx) error {
+		bb := blobBucket(tx, ns)
+		if bb == nil || bb.Bucket([]byte(d)) == nil {
+			return notFound(d, ns)
+		}
+		info = readInfo(d, bb.Bucket([]byte(d)))
+		return nil
+	})
+	return info, err
+}
+
+// Update changes a blob's labels; see content.Manager.
+func (s *ContentStore) Update(ctx context.Context, info content.Info, fieldpaths ...string) (content.Info, error) {
+	ns, err := s.namespace(ctx)
+	if err != nil {
+		return content.Info{}, err
+	}
+	if err := content.ValidateDigest(info.Digest); err != nil {
+		return content.Info{}, err
+	}
+	var out content.Info
+	err = s.db.Update(ctx, func(tx *bolt.Tx) error {
+		bb := blobBucket(tx, ns)
+		if bb == nil || bb.Bucket([]byte(info.Digest)) == nil {
+			return notFound(info.Digest, ns)
+		}
+		b := bb.Bucket([]byte(info.Digest))
+		labels, err := updateLabels(readLabels(b), info.Labels, fieldpaths)
+		if err != nil {
+			return fmt.Errorf("content %s: %w", info.Digest, err)
+		}
+		if err := writeLabels(b, labels); err != nil {
+			return err
+		}
+		if err := putTime(b, keyUpdatedAt, time.Now()); err != nil {
+			return err
+		}
+		out = readInfo(info.Digest, b)
+		return nil
+	})
+	return out, err
+}
+
+// updateLabels applies an update's fieldpaths to labels: none or "labels"
+// replaces them all, "labels.KEY" sets one or, with an empty value,
+// removes it.
+func updateLabels(old, update map[string]string, fieldpaths []string) (map[string]string, error) {
+	if len(fieldpaths) == 0 {
+		fieldpaths = []string{"labels"}
+	}
+	labels := maps.Clone(old)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	for _, fp := range fieldpaths {
+		switch {
+		case fp == "labels":
+			labels = maps.Clone(update)
+			if labels == nil {
+				labels = map[string]string{}
+			}
+		case strings.HasPrefix(fp, "labels."):
+			k := strings.TrimPrefix(fp, "labels.")
+			if v := update[k]; v != "" {
+				labels[k] = v
+			} else {
+				delete(labels, k)
+			}
+		default:
+			return nil, fmt.Errorf("field %q cannot be updated: %w", fp, errdefs.ErrInvalidArgument)
+		}
+	}
+	for k, v := range labels {
+		if v == "" {
+			delete(labels, k)
+		}
+	}
+	if err := content.ValidateLabels(labels); err != nil {
+		return nil, err
+	}
+	return labels, nil
+}
+
+// Walk visits the namespace's blobs in digest order. fn runs outside the
+// database transaction, so it may call the store.
+func (s *ContentStore) Walk(ctx context.Context, fn content.WalkFunc, fltrs ...string) error {
+	ns, err := s.namespace(ctx)
+	if err != nil {
+		return err
+	}
+	filter, err := filters.Parse(fltrs...)
+	if err != nil {
+		return err
+	}
+	var infos []content.Info
+	err = s.db.View(ctx, func(tx *bolt.Tx) error {
+		bb := blobBucket(tx, ns)
+		if bb == nil {
+			return nil
+		}
+		return bb.ForEachBucket(func(k []byte) error {
+			info := readInfo(digest.Digest(k), bb.Bucket(k))
+			if filter.Match(content.InfoAdaptor(info)) {
+				infos = append(infos, info)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, info := range infos {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(info); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Delete removes the blob from the namespace, and from disk when no other
+// namespace holds it.
+func (s *ContentStore) Delete(ctx context.Context, d digest.Digest) error {
+	ns, err := s.namespace(ctx)
+	if err != nil {
+		return err
+	}
+	if err := content.ValidateDigest(d); err != nil {
+		return err
+	}
+	return s.db.Update(ctx, func(tx *bolt.Tx) error {
+		bb := blobBucket(tx, ns)
+		if bb == nil || bb.Bucket([]byte(d)) == nil {
+			return notFound(d, ns)
+		}
+		if err := bb.DeleteBucket([]byte(d)); err != nil {
+			return err
+		}
+		for _, other := range namespaceNames(tx) {
+			if ob := blobBucket(tx, other); ob != nil && ob.Bucket([]byte(d)) != nil {
+				return nil // still held elsewhere
+			}
+		}
+		// Inside the transaction, so that no commit in another process
+		// can record the blob between this check and the removal.
+		if err := s.backend.Delete(ctx, d); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+		return nil
+	})
+}
+
+// check fails with NotFound unless the namespace holds the blob.
+func (s *ContentStore) check(ctx context.Context, d digest.Digest) error {
+	_, err := s.Info(ctx, d)
+	return err
+}
+
+// ReaderAt opens a blob of the namespace.
+func (s *ContentStore) ReaderAt(ctx context.Context, desc ocispec.Descriptor) (content.ReaderAt, error) {
+	if err := s.check(ctx, desc.Digest); err != nil {
+		return nil, err
+	}
+	return s.backend.ReaderAt(ctx, desc)
+}
+
+// BlobPath returns the path of a blob of the namespace, when the backend
+// keeps blobs in files.
+func (s *ContentStore) BlobPath(ctx context.Context, d digest.Digest) (string, error) {
+	if err := s.check(ctx, d); err != nil {
+		return "", err
+	}
+	pp, ok := s.backend.(content.PathProvider)
+	if !ok {
+		return "", fmt.Errorf("content %s: the store keeps no files: %w", d, errdefs.ErrNotImplemented)
+	}
+	return pp.BlobPath(ctx, d)
+}
+
+// The backend's ingest refs are the namespace's refs prefixed with
+// "<namespace>/"; namespace names cannot contain a slash.
+func backendRef(ns, ref string) string { return ns + "/" + ref }
+
+func (s *ContentStore) refs(ctx context.Context, ref string) (ns, bref string, err error) {
+	if ns, err = s.namespace(ctx); err != nil {
+		return "", "", err
+	}
+	if err := content.ValidateRef(ref); err != nil {
+		return "", "", err
+	}
+	return ns, backendRef(ns, ref), nil
+}
+
+// Status describes an ingest of the namespace.
+func (s *ContentStore) Status(ctx context.Context, ref string) (content.Status, error) {
+	_, bref, err := s.refs(ctx, ref)
+	if err != nil {
+		return content.Status{}, err
+	}
+	st, err := s.backend.Status(ctx, bref)
+	if err != nil {
+		if errdefs.IsNotFound(err) {
+			return content.Status{}, fmt.Errorf("ingest %q: %w", ref, errdefs.ErrNotFound)
+		}
+		return content.Status{}, err
+	}
+	st.Ref = ref
+	return st, nil
+}
+
+// ListStatuses describes the namespace's ingests, in ref order.
+func (s *ContentStore) ListStatuses(ctx context.Context, fltrs ...string) ([]content.Status, error) {
+	ns, err := s.namespace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	filter, err := filters.Parse(fltrs...)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.backend.ListStatuses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []content.Status
+	prefix := backendRef(ns, "")
+	for _, st := range all {
+		if !strings.HasPrefix(st.Ref, prefix) {
+			continue
+		}
+		st.Ref = strings.TrimPrefix(st.Ref, prefix)
+		if filter.Match(content.StatusAdaptor(st)) {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// Abort discards an ingest of the namespace.
+func (s *ContentStore) Abort(ctx context.Context, ref string) error {
+	_, bref, err := s.refs(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if err := s.backend.Abort(ctx, bref); err != nil {
+		if errdefs.IsNotFound(err) {
+			return fmt.Errorf("ingest %q: %w", ref, errdefs.ErrNotFound)
+		}
+		return err
+	}
+	return nil
+}
+
+// Writer opens a writer for an ingest of the namespace. A digest the
+// namespace already holds is AlreadyExists; one that only another
+// namespace holds must be written in full, which proves the caller has it.
+func (s *ContentStore) Writer(ctx context.Context, opts ...content.WriterOpt) (content.Writer, error) {
+	wo, err := content.MakeWriterOpts(opts...)
+	if err != nil {
+		return nil, err
+	}
+	ns, bref, err := s.refs(ctx, wo.Ref)
+	if err != nil {
+		return nil, err
+	}
+	if d := wo.Desc.Digest; d != "" {
+		if err := s.check(ctx, d); err == nil {
+			return nil, fmt.Errorf("content %s in namespace %s: %w", d, ns, errdefs.ErrAlreadyExists)
+		} else if !errdefs.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	w, err := s.backend.Writer(ctx, content.WithRef(bref), content.WithDescriptor(wo.Desc))
+	if errdefs.IsAlreadyExists(err) {
+		// On disk for another namespace: this one writes it all the same.
+		desc := wo.Desc
+		desc.Digest = ""
+		w, err = s.backend.Writer(ctx, content.WithRef(bref), content.WithDescriptor(desc))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &nsWriter{Writer: w, s: s, ns: ns, ref: wo.Ref}, nil
+}
+
+type nsWriter struct {
+	content.Writer
+	s   *ContentStore
+	ns  string
+	ref string
+}
+
+// ReadFrom passes the backend writer's fast path through.
+func (w *nsWriter) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := w.Writer.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(w.Writer, r)
+}
+
+func (w *nsWriter) Status() (content.Status, error) {
+	st, err := w.Writer.Status()
+	st.Ref = w.ref
+	return st, err
+}
+
+// syncer is implemented by backend writers that can make their data
+// durable ahead of Commit, so that the commit holds the database briefly.
+type syncer interface{ Sync() error }
+
+// Commit commits the blob in the backend and records it in the namespace,
+// in one database transaction.
+func (w *nsWriter) Commit(ctx context.Context, size int64, expected digest.Digest, opts ...content.Opt) error {
+	o, err := content.MakeOpts(opts...)
+	if err != nil {
+		return err
+	}
+	if sy, ok := w.Writer.(syncer); ok {
+		if err := sy.Sync(); err != nil {
+			return err
+		}
+	}
+	d := expected
+	if d == "" {
+		d = w.Writer.Digest()
+	}
+	return w.s.db.Update(ctx, func(tx *bolt.Tx) error {
+		cerr := w.Writer.Commit(ctx, size, expected)
+		if cerr != nil && !errdefs.IsAlreadyExists(cerr) {
+			return cerr
+		}
+		bb, err := createBucket(tx, bucketV1, []byte(w.ns), bucketContent, bucketBlob)
+		if err != nil {
+			return err
+		}
+		if bb.Bucket([]byte(d)) != nil {
+			return fmt.Errorf("content %s in namespace %s: %w", d, w.ns, errdefs.ErrAlreadyExists)
+		}
+		// Committed now, or already on disk for another namespace: the
+		// bytes written matched d either way.
+		info, err := w.s.backend.Info(ctx, d)
+		if err != nil {
+			return fmt.Errorf("content %s: after commit: %w", d, err)
+		}
+		b, err := bb.CreateBucket([]byte(d))
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		if err := putInt(b, keySize, info.Size); err != nil {
+			return err
+		}
+		if err := putTime(b, keyCreatedAt, now); err != nil {
+			return err
+		}
+		if err := putTime(b, keyUpdatedAt, now); err != nil {
+			return err
+		}
+		return writeLabels(b, o.Labels)
+	})
+}
