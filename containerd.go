@@ -15,9 +15,6 @@ import (
 	"github.com/daemonless/containerd/namespaces"
 )
 
-// DefaultStateDir is where runtime state lives when the caller is root.
-const DefaultStateDir = "/run/dctr"
-
 // DefaultRoot returns the root used when New is given none: /var/lib/dctr
 // for root, $XDG_DATA_HOME/dctr (~/.local/share/dctr) for other users.
 func DefaultRoot() string {
@@ -31,15 +28,16 @@ func DefaultRoot() string {
 	return filepath.Join(home, ".local", "share", "dctr")
 }
 
-// defaultStateDir is DefaultStateDir for root and $XDG_RUNTIME_DIR/dctr
-// for other users.
-func defaultStateDir() string {
+// DefaultStateDir returns the runtime state directory used when
+// WithStateDir is not given: /run/dctr for root, $XDG_RUNTIME_DIR/dctr for
+// other users who have one.
+func DefaultStateDir() string {
 	if os.Geteuid() != 0 {
 		if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
 			return filepath.Join(d, "dctr")
 		}
 	}
-	return DefaultStateDir
+	return "/run/dctr"
 }
 
 // ClientOpt configures New.
@@ -105,7 +103,7 @@ type Client struct {
 // New opens the root at root (DefaultRoot() when empty), creating it when
 // it does not exist.
 func New(root string, opts ...ClientOpt) (*Client, error) {
-	o := clientOpts{namespace: namespaces.Default, stateDir: defaultStateDir()}
+	o := clientOpts{namespace: namespaces.Default, stateDir: DefaultStateDir()}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, fmt.Errorf("new client: %w", err)

@@ -64,9 +64,7 @@ func OpenWriter(ctx context.Context, ing Ingester, opts ...WriterOpt) (Writer, e
 
 // WriteBlob streams r into the store as the blob desc, under ref. A blob
 // the store already holds is not written again and is no error. An ingest
-// of ref left by an earlier attempt is continued: when r is an io.Seeker
-// WriteBlob seeks past what is already there, otherwise it reads and
-// discards those bytes; the whole stream's digest is checked either way.
+// of ref left by an earlier attempt is continued as Copy describes.
 func WriteBlob(ctx context.Context, ing Ingester, ref string, r io.Reader, desc ocispec.Descriptor, opts ...Opt) error {
 	w, err := OpenWriter(ctx, ing, WithRef(ref), WithDescriptor(desc))
 	if err != nil {
@@ -85,51 +83,82 @@ func WriteBlob(ctx context.Context, ing Ingester, ref string, r io.Reader, desc 
 	return nil
 }
 
-// Copy writes r into w, continuing from w's current offset, and commits
-// with the expected size and digest. r must start at offset 0 of the blob.
+// Copy writes r into w and commits with the expected size and digest. r
+// must start at offset 0 of the blob.
+//
+// When w continues an earlier ingest, Copy skips the bytes already there:
+// by seeking r, when r can seek and an expected digest will check the
+// whole at Commit; otherwise by reading them from r and checking that
+// they are the bytes ingested before. When they are not, the ingest is
+// emptied and, if r can seek, copied afresh; an r that cannot seek is
+// gone past those bytes, so Copy fails with FailedPrecondition and the
+// caller tries again with the input from its start.
 func Copy(ctx context.Context, w Writer, r io.Reader, size int64, expected digest.Digest, opts ...Opt) error {
 	st, err := w.Status()
 	if err != nil {
 		return err
 	}
 	if st.Offset > 0 {
-		if err := skip(r, st.Offset); err != nil {
-			// What is there cannot be matched with r: start over.
-			if err := w.Truncate(0); err != nil {
-				return err
-			}
-			return fmt.Errorf("ingest %s: resume at %d: %w", st.Ref, st.Offset, err)
+		if err := resume(w, r, st, expected != ""); err != nil {
+			return err
 		}
 	}
-	if _, err := io.Copy(w, &ctxReader{ctx: ctx, r: r}); err != nil {
-		return fmt.Errorf("ingest %s: copy: %w", st.Ref, err)
+	if _, err := io.Copy(w, &ctxReader{ctx: ctx, r: r, ref: st.Ref}); err != nil {
+		return err
 	}
 	return w.Commit(ctx, size, expected, opts...)
 }
 
-func skip(r io.Reader, n int64) error {
-	if s, ok := r.(io.Seeker); ok {
-		if _, err := s.Seek(n, io.SeekStart); err == nil {
-			return nil
-		}
+// resume moves r past the st.Offset bytes w holds already, or empties w
+// when r does not start with those bytes.
+func resume(w Writer, r io.Reader, st Status, checked bool) error {
+	seeker, seekable := r.(io.Seeker)
+	if seekable {
+		// Pipes and terminals are files too, but cannot seek.
+		_, err := seeker.Seek(0, io.SeekStart)
+		seekable = err == nil
 	}
-	got, err := io.CopyN(io.Discard, r, n)
-	if err != nil {
-		return fmt.Errorf("input ended after %d of the %d bytes already ingested: %w", got, n, err)
+	if seekable && checked {
+		_, err := seeker.Seek(st.Offset, io.SeekStart)
+		return err
 	}
-	return nil
+	have := w.Digest()
+	h := have.Algorithm().Hash()
+	n, rerr := io.CopyN(h, r, st.Offset)
+	got := digest.NewDigest(have.Algorithm(), h)
+	if rerr == nil && got == have {
+		return nil
+	}
+	if err := w.Truncate(0); err != nil {
+		return err
+	}
+	if seekable {
+		_, err := seeker.Seek(0, io.SeekStart)
+		return err
+	}
+	if rerr != nil {
+		return fmt.Errorf("ingest %s: input ended after %d of the %d bytes ingested before (%v); ingest emptied, start again: %w", st.Ref, n, st.Offset, rerr, errdefs.ErrFailedPrecondition)
+	}
+	return fmt.Errorf("ingest %s: the first %d bytes of input (%s) differ from those ingested before (%s); ingest emptied, start again: %w", st.Ref, st.Offset, got, have, errdefs.ErrFailedPrecondition)
 }
 
 // ctxReader stops a copy when its context ends. It passes WriterTo through
 // only when the reader has one, so io.Copy still finds a ReaderFrom on w.
+// Its errors name the ingest, so that a failing input is told apart from
+// a failing store.
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader
+	ref string
 }
 
 func (c *ctxReader) Read(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("ingest %s: %w", c.ref, err)
 	}
-	return c.r.Read(p)
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("ingest %s: read input: %w", c.ref, err)
+	}
+	return n, err
 }

@@ -191,12 +191,11 @@ func (w *writer) usable() error {
 	return nil
 }
 
-// room checks that n more bytes fit within the expected total.
-func (w *writer) room(n int64) error {
-	if w.total > 0 && w.offset+n > w.total {
-		return fmt.Errorf("ingest %q: more than the expected %d bytes: %w", w.ref, w.total, errdefs.ErrFailedPrecondition)
-	}
-	return nil
+// overflow discards an ingest whose input runs past the expected total:
+// such input is not the blob expected, and nothing of it is kept.
+func (w *writer) overflow() error {
+	w.discard()
+	return fmt.Errorf("ingest %q: input longer than the expected %d bytes; discarded: %w", w.ref, w.total, errdefs.ErrFailedPrecondition)
 }
 
 // Write hashes and appends p.
@@ -204,8 +203,8 @@ func (w *writer) Write(p []byte) (int, error) {
 	if err := w.usable(); err != nil {
 		return 0, err
 	}
-	if err := w.room(int64(len(p))); err != nil {
-		return 0, err
+	if w.total > 0 && w.offset+int64(len(p)) > w.total {
+		return 0, w.overflow()
 	}
 	n, err := w.f.WriteAt(p, w.offset)
 	w.h.Write(p[:n])
@@ -273,9 +272,10 @@ func (w *writer) ReadFrom(r io.Reader) (int64, error) {
 		werrc <- werr
 	}()
 	var (
-		read int64
-		err  error
-		off  = w.offset
+		read     int64
+		err      error
+		off      = w.offset
+		overlong bool
 	)
 	for {
 		buf := <-free
@@ -289,7 +289,7 @@ func (w *writer) ReadFrom(r io.Reader) (int64, error) {
 		read += int64(n)
 		if n > 0 {
 			if w.total > 0 && off+int64(n) > w.total {
-				err = fmt.Errorf("ingest %q: more than the expected %d bytes: %w", w.ref, w.total, errdefs.ErrFailedPrecondition)
+				overlong = true
 				break
 			}
 			toHash <- chunk{buf: buf[:cap(buf)], n: n, off: off}
@@ -306,6 +306,9 @@ func (w *writer) ReadFrom(r io.Reader) (int64, error) {
 	close(toHash)
 	if werr := <-werrc; werr != nil {
 		err = werr
+	}
+	if overlong {
+		err = w.overflow()
 	}
 	return read, err
 }
@@ -469,9 +472,14 @@ func (w *writer) release() {
 	w.lock.unlock()
 }
 
-// Close releases the writer; an ingest not committed stays for a resume.
+// Close releases the writer. An ingest not committed stays for a resume,
+// unless it holds no bytes: then there is nothing to resume and it goes.
 func (w *writer) Close() error {
 	if w.f == nil {
+		return nil
+	}
+	if !w.done && w.offset == 0 {
+		w.discard()
 		return nil
 	}
 	if !w.done {

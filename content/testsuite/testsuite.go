@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore NewStore, opts ...Option) {
 		{"SizeMismatch", testSizeMismatch, false},
 		{"WritePastExpectedSize", testWritePastSize, false},
 		{"Resume", testResume, false},
+		{"ResumeOtherInput", testResumeOtherInput, false},
 		{"TruncateAndRestart", testTruncate, false},
 		{"RefInUse", testRefInUse, false},
 		{"ConcurrentSameDigest", testConcurrentSameDigest, false},
@@ -221,30 +222,35 @@ func testWritePastSize(t *testing.T, ctx context.Context, cs content.Store) {
 	small := desc
 	small.Size = 1 << 20
 	small.Digest = digest.FromBytes(data[:1<<20])
-	w, err := cs.Writer(ctx, content.WithRef("past"), content.WithDescriptor(small))
-	if err != nil {
-		t.Fatalf("Writer = %v", err)
+	for _, tc := range []struct {
+		name  string
+		write func(w content.Writer) error
+	}{
+		// io.MultiReader hides bytes.Reader's WriteTo: through ReadFrom.
+		{"ReadFrom", func(w content.Writer) error { _, err := io.Copy(w, io.MultiReader(bytes.NewReader(data))); return err }},
+		{"Write", func(w content.Writer) error { _, err := w.Write(data); return err }},
+		{"WriteByByte", func(w content.Writer) error {
+			if _, err := w.Write(data[:small.Size]); err != nil {
+				return fmt.Errorf("write up to the expected size: %w (unexpected)", err)
+			}
+			_, err := w.Write([]byte("x"))
+			return err
+		}},
+	} {
+		ref := "past-" + tc.name
+		w, err := cs.Writer(ctx, content.WithRef(ref), content.WithDescriptor(small))
+		if err != nil {
+			t.Fatalf("Writer = %v", err)
+		}
+		err = tc.write(w)
+		wantKind(t, tc.name+" past the expected size", err, errdefs.ErrFailedPrecondition)
+		w.Close()
+		// Input longer than expected is not the blob: nothing is kept.
+		_, err = cs.Status(ctx, ref)
+		wantKind(t, "Status after "+tc.name+" past the expected size", err, errdefs.ErrNotFound)
 	}
-	defer w.Close()
-	// Through ReadFrom (io.MultiReader hides bytes.Reader's WriteTo).
-	_, err = io.Copy(w, io.MultiReader(bytes.NewReader(data)))
-	wantKind(t, "io.Copy past the expected size", err, errdefs.ErrFailedPrecondition)
-	// Through Write: the overlong write is refused whole.
-	_, err = w.Write(data)
-	wantKind(t, "Write past the expected size", err, errdefs.ErrFailedPrecondition)
-	st, _ := w.Status()
-	if st.Offset > small.Size {
-		t.Fatalf("Status after refused writes = %+v: past the expected size", st)
-	}
-	if _, err := w.Write(data[st.Offset:small.Size]); err != nil {
-		t.Fatalf("Write up to the expected size = %v", err)
-	}
-	if _, err := w.Write([]byte("x")); !errdefs.IsFailedPrecondition(err) {
-		t.Fatalf("Write of one byte past the expected size = %v, want FailedPrecondition", err)
-	}
-	if err := w.Commit(ctx, small.Size, small.Digest); err != nil {
-		t.Fatalf("Commit of exactly the expected bytes = %v", err)
-	}
+	_, err := cs.Info(ctx, small.Digest)
+	wantKind(t, "Info after overlong writes", err, errdefs.ErrNotFound)
 }
 
 func testResume(t *testing.T, ctx context.Context, cs content.Store) {
@@ -274,6 +280,50 @@ func testResume(t *testing.T, ctx context.Context, cs content.Store) {
 		t.Fatalf("WriteBlob(resume) = %v", err)
 	}
 	checkBlob(t, ctx, cs, data, desc)
+}
+
+// testResumeOtherInput: resuming with input that does not start with the
+// bytes ingested before never commits a spliced blob.
+func testResumeOtherInput(t *testing.T, ctx context.Context, cs content.Store) {
+	old, _ := Blob(t, 3000)
+	data, desc := Blob(t, 3000)
+	start := func(ref string) {
+		w, err := cs.Writer(ctx, content.WithRef(ref))
+		if err != nil {
+			t.Fatalf("Writer(%s) = %v", ref, err)
+		}
+		w.Write(old[:1000])
+		w.Close()
+	}
+	// A seekable input without an expected digest is read and compared,
+	// found different, and copied afresh.
+	start("seekable")
+	w, err := cs.Writer(ctx, content.WithRef("seekable"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := content.Copy(ctx, w, bytes.NewReader(data), 0, ""); err != nil {
+		t.Fatalf("Copy(seekable, other input) = %v", err)
+	}
+	w.Close()
+	checkBlob(t, ctx, cs, data, desc)
+
+	// An input that cannot seek is gone past the compared bytes: the
+	// ingest is emptied and the caller told to start again.
+	start("stream")
+	w, err = cs.Writer(ctx, content.WithRef("stream"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = content.Copy(ctx, w, io.MultiReader(bytes.NewReader(append(old[:999:999], old[999]^0xff))), 0, "")
+	wantKind(t, "Copy(stream, other input)", err, errdefs.ErrFailedPrecondition)
+	if st, _ := w.Status(); st.Offset != 0 {
+		t.Fatalf("Status after a mismatched resume = %+v, want an emptied ingest", st)
+	}
+	w.Close()
+	if err := content.WriteBlob(ctx, cs, "stream", io.MultiReader(bytes.NewReader(data)), desc); err != nil {
+		t.Fatalf("WriteBlob after starting again = %v", err)
+	}
 }
 
 func testTruncate(t *testing.T, ctx context.Context, cs content.Store) {
@@ -451,7 +501,10 @@ func testAbort(t *testing.T, ctx context.Context, cs content.Store) {
 	if st, _ := w.Status(); st.Offset != 0 {
 		t.Fatalf("Status of a new writer after Abort = %+v", st)
 	}
+	// Closed with no bytes written, it leaves nothing behind.
 	w.Close()
+	_, err = cs.Status(ctx, "a-ref")
+	wantKind(t, "Status of an ingest closed empty", err, errdefs.ErrNotFound)
 }
 
 func testWalk(t *testing.T, ctx context.Context, cs content.Store) {

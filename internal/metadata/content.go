@@ -263,6 +263,24 @@ func (s *ContentStore) BlobPath(ctx context.Context, d digest.Digest) (string, e
 // "<namespace>/"; namespace names cannot contain a slash.
 func backendRef(ns, ref string) string { return ns + "/" + ref }
 
+// refError is a backend error told with the caller's ref in place of the
+// backend's. It unwraps to the backend error, so its kind is kept.
+type refError struct {
+	msg string
+	err error
+}
+
+func (e *refError) Error() string { return e.msg }
+func (e *refError) Unwrap() error { return e.err }
+
+// callerRef rewrites err to name ref where it names the backend's bref.
+func callerRef(err error, bref, ref string) error {
+	if err == nil || !strings.Contains(err.Error(), bref) {
+		return err
+	}
+	return &refError{msg: strings.ReplaceAll(err.Error(), bref, ref), err: err}
+}
+
 func (s *ContentStore) refs(ctx context.Context, ref string) (ns, bref string, err error) {
 	if ns, err = s.namespace(ctx); err != nil {
 		return "", "", err
@@ -281,10 +299,7 @@ func (s *ContentStore) Status(ctx context.Context, ref string) (content.Status, 
 	}
 	st, err := s.backend.Status(ctx, bref)
 	if err != nil {
-		if errdefs.IsNotFound(err) {
-			return content.Status{}, fmt.Errorf("ingest %q: %w", ref, errdefs.ErrNotFound)
-		}
-		return content.Status{}, err
+		return content.Status{}, callerRef(err, bref, ref)
 	}
 	st.Ref = ref
 	return st, nil
@@ -324,13 +339,7 @@ func (s *ContentStore) Abort(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.backend.Abort(ctx, bref); err != nil {
-		if errdefs.IsNotFound(err) {
-			return fmt.Errorf("ingest %q: %w", ref, errdefs.ErrNotFound)
-		}
-		return err
-	}
-	return nil
+	return callerRef(s.backend.Abort(ctx, bref), bref, ref)
 }
 
 // Writer opens a writer for an ingest of the namespace. A digest the
@@ -360,30 +369,46 @@ func (s *ContentStore) Writer(ctx context.Context, opts ...content.WriterOpt) (c
 		w, err = s.backend.Writer(ctx, content.WithRef(bref), content.WithDescriptor(desc))
 	}
 	if err != nil {
-		return nil, err
+		return nil, callerRef(err, bref, wo.Ref)
 	}
-	return &nsWriter{Writer: w, s: s, ns: ns, ref: wo.Ref}, nil
+	return &nsWriter{Writer: w, s: s, ns: ns, ref: wo.Ref, bref: bref}, nil
 }
 
 type nsWriter struct {
 	content.Writer
-	s   *ContentStore
-	ns  string
-	ref string
+	s    *ContentStore
+	ns   string
+	ref  string
+	bref string
+}
+
+func (w *nsWriter) Write(p []byte) (int, error) {
+	n, err := w.Writer.Write(p)
+	return n, callerRef(err, w.bref, w.ref)
 }
 
 // ReadFrom passes the backend writer's fast path through.
 func (w *nsWriter) ReadFrom(r io.Reader) (int64, error) {
+	var (
+		n   int64
+		err error
+	)
 	if rf, ok := w.Writer.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(w.Writer, r)
 	}
-	return io.Copy(w.Writer, r)
+	return n, callerRef(err, w.bref, w.ref)
+}
+
+func (w *nsWriter) Truncate(size int64) error {
+	return callerRef(w.Writer.Truncate(size), w.bref, w.ref)
 }
 
 func (w *nsWriter) Status() (content.Status, error) {
 	st, err := w.Writer.Status()
 	st.Ref = w.ref
-	return st, err
+	return st, callerRef(err, w.bref, w.ref)
 }
 
 // syncer is implemented by backend writers that can make their data
@@ -399,13 +424,17 @@ func (w *nsWriter) Commit(ctx context.Context, size int64, expected digest.Diges
 	}
 	if sy, ok := w.Writer.(syncer); ok {
 		if err := sy.Sync(); err != nil {
-			return err
+			return callerRef(err, w.bref, w.ref)
 		}
 	}
 	d := expected
 	if d == "" {
 		d = w.Writer.Digest()
 	}
+	return callerRef(w.commit(ctx, size, expected, d, o.Labels), w.bref, w.ref)
+}
+
+func (w *nsWriter) commit(ctx context.Context, size int64, expected, d digest.Digest, labels map[string]string) error {
 	return w.s.db.Update(ctx, func(tx *bolt.Tx) error {
 		cerr := w.Writer.Commit(ctx, size, expected)
 		if cerr != nil && !errdefs.IsAlreadyExists(cerr) {
@@ -438,6 +467,6 @@ func (w *nsWriter) Commit(ctx context.Context, size int64, expected digest.Diges
 		if err := putTime(b, keyUpdatedAt, now); err != nil {
 			return err
 		}
-		return writeLabels(b, o.Labels)
+		return writeLabels(b, labels)
 	})
 }

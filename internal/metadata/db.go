@@ -108,8 +108,16 @@ func Open(ctx context.Context, path string, opts ...Opt) (*DB, error) {
 	}
 	db := &DB{path: path, lockPath: path + ".lock", lockTimeout: o.lockTimeout, opener: make(chan struct{}, 1), lockFd: -1}
 	ms := append(migrations(), o.migrations...)
-	if err := db.Update(ctx, func(tx *bolt.Tx) error { return migrate(tx, ms) }); err != nil {
+	// Most opens find the schema current: a read says so without taking
+	// the write path and its fsyncs.
+	version, err := db.SchemaVersion(ctx)
+	if err != nil {
 		return nil, err
+	}
+	if version != ms[len(ms)-1].Version {
+		if err := db.Update(ctx, func(tx *bolt.Tx) error { return migrate(tx, ms) }); err != nil {
+			return nil, err
+		}
 	}
 	return db, nil
 }

@@ -1,0 +1,8 @@
+// Package examples holds runnable programs that use the library the way an
+// embedder would, through its public API only. Each lives in a directory
+// of its own and runs with `go run ./examples/NAME`:
+//
+//   - contentpipeline: build a small OCI image's blobs in memory, ingest
+//     them into a content store with digest checks, label, list and read
+//     them back.
+package examples
