@@ -129,19 +129,13 @@ ingest held by a running writer is refused.`,
 				}
 			}
 			return g.withClient(cmd, func(ctx context.Context, client *containerd.Client) error {
-				failed := 0
-				for _, ref := range args {
+				return each(cmd, args, func(ref string) error {
 					if err := client.ContentStore().Abort(ctx, ref); err != nil {
-						report(cmd, err)
-						failed++
-						continue
+						return err
 					}
-					fmt.Fprintln(cmd.OutOrStdout(), ref)
-				}
-				if failed > 0 {
-					return reportedError{failed}
-				}
-				return nil
+					_, err := fmt.Fprintln(cmd.OutOrStdout(), ref)
+					return err
+				})
 			})
 		},
 	}
@@ -250,7 +244,7 @@ alone. The files are the store's own: read them, never write them.`,
 					return fmt.Errorf("the content store keeps no blob files: %w", errdefs.ErrNotImplemented)
 				}
 				out := cmd.OutOrStdout()
-				return eachDigest(cmd, ds, func(d digest.Digest) error {
+				return each(cmd, ds, func(d digest.Digest) error {
 					p, err := pp.BlobPath(ctx, d)
 					if err != nil {
 						return err
@@ -311,7 +305,7 @@ A blob's file is deleted once no namespace holds the blob.`,
 			return g.withClient(cmd, func(ctx context.Context, client *containerd.Client) error {
 				cs := client.ContentStore()
 				out := cmd.OutOrStdout()
-				return eachDigest(cmd, ds, func(d digest.Digest) error {
+				return each(cmd, ds, func(d digest.Digest) error {
 					if err := cs.Delete(ctx, d); err != nil {
 						return err
 					}
@@ -372,12 +366,12 @@ func parseDigests(cmd *cobra.Command, args []string) ([]digest.Digest, error) {
 	return ds, nil
 }
 
-// eachDigest calls fn for every digest, reporting each failure on its own
-// line and going on; it fails with a reportedError when any did.
-func eachDigest(cmd *cobra.Command, ds []digest.Digest, fn func(digest.Digest) error) error {
+// each calls fn for every item, reporting each failure on its own line
+// and going on; it fails with a reportedError when any did.
+func each[T any](cmd *cobra.Command, items []T, fn func(T) error) error {
 	failed := 0
-	for _, d := range ds {
-		if err := fn(d); err != nil {
+	for _, it := range items {
+		if err := fn(it); err != nil {
 			report(cmd, err)
 			failed++
 		}

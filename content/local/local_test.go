@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/daemonless/containerd/content"
 	"github.com/daemonless/containerd/content/testsuite"
 )
@@ -149,5 +152,40 @@ func TestReaderAtRefusesSymlink(t *testing.T) {
 	if err == nil {
 		b, _ := io.ReadAll(content.NewReader(ra))
 		t.Fatalf("ReaderAt followed a symlink and read %q", b)
+	}
+}
+
+// TestCommitOtherAlgorithm: a blob hashed as sha256 while written can be
+// committed under a sha512 digest, which is checked by reading it again.
+func TestCommitOtherAlgorithm(t *testing.T) {
+	ctx := context.Background()
+	s, _ := NewStore(t.TempDir())
+	data, _ := testsuite.Blob(t, 5000)
+	want := digest.SHA512.FromBytes(data)
+	for _, tc := range []struct {
+		name     string
+		expected digest.Digest
+		ok       bool
+	}{
+		{"match", want, true},
+		{"mismatch", digest.SHA512.FromBytes(data[1:]), false},
+	} {
+		w, err := s.Writer(ctx, content.WithRef(tc.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+		err = w.Commit(ctx, int64(len(data)), tc.expected)
+		w.Close()
+		if tc.ok != (err == nil) {
+			t.Fatalf("Commit(%s) = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+	got, err := content.ReadBlob(ctx, s, ocispec.Descriptor{Digest: want}, 0)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("ReadBlob(sha512) = %d bytes, %v", len(got), err)
+	}
+	if _, err := s.Status(ctx, "mismatch"); err == nil {
+		t.Fatal("a mismatched sha512 commit left its ingest")
 	}
 }

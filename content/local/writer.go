@@ -427,9 +427,6 @@ func (w *writer) Commit(ctx context.Context, size int64, expected digest.Digest,
 	dgst := w.Digest()
 	if expected != "" && expected.Algorithm() != w.alg {
 		// Hashed with another algorithm than the caller checks with.
-		if _, err := w.f.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
 		v := expected.Verifier()
 		io.Copy(v, io.NewSectionReader(w.f, 0, w.offset))
 		if !v.Verified() {
