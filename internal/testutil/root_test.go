@@ -1,0 +1,5 @@
+package testutil
+
+import "os"
+
+func euid() int { return os.Geteuid() }
