@@ -72,12 +72,12 @@ type Progress struct {
 type ProgressState int
 
 const (
-	ProgressWaiting     ProgressState = iota // queued
-	ProgressMoving                           // bytes are flowing
-	ProgressExists                           // already there: skipped
-	ProgressMounted                          // cross-repository mount: nothing moved
-	ProgressDone                             // moved and committed
-	ProgressFailed                           // failed; see Err
+	ProgressWaiting ProgressState = iota // queued
+	ProgressMoving                       // bytes are flowing
+	ProgressExists                       // already there: skipped
+	ProgressMounted                      // cross-repository mount: nothing moved
+	ProgressDone                         // moved and committed
+	ProgressFailed                       // failed; see Err
 )
 
 // ProgressFunc receives progress reports. It is called from the goroutine

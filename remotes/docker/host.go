@@ -33,7 +33,7 @@ type RegistryHost struct {
 	Host string
 	// Scheme is "https" or "http".
 	Scheme string
-	// Path is the API root, normally "/v2".
+	// Path is the API root, normally "/v2"; empty means "/v2".
 	Path string
 	// Capabilities says what the host is used for.
 	Capabilities HostCapabilities
@@ -58,9 +58,10 @@ type Authorizer interface {
 	// AddResponses learns from a 401 response's WWW-Authenticate
 	// challenge how to authorize the next attempt. responses are the
 	// attempts so far, the last one first. It fails with NotImplemented
-	// when the challenge cannot be met, and with Unauthorized-like
-	// (errdefs.ErrPermissionDenied) when credentials were tried and
-	// refused.
+	// when the challenge cannot be met, with Unauthenticated when no
+	// credentials are had and anonymous access is refused, and with
+	// PermissionDenied when credentials were tried and refused. It judges
+	// repeated challenges itself, so callers always pass them on.
 	AddResponses(ctx context.Context, responses []*http.Response) error
 }
 
