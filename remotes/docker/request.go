@@ -248,7 +248,6 @@ func connError(err error) error {
 	return fmt.Errorf("%w: %w", err, errdefs.ErrUnavailable)
 }
 
-
 // drain reads a little of a body that is not wanted, so the connection
 // can carry the next request, and closes it.
 func drain(resp *http.Response) {
