@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/daemonless/containerd/content"
@@ -83,3 +84,11 @@ const (
 // ProgressFunc receives progress reports. It is called from the goroutine
 // doing the transfer, so it must be quick and safe for concurrent use.
 type ProgressFunc func(Progress)
+
+// FetcherByDigest is implemented by fetchers that can fetch a blob
+// knowing only its digest, as "dctr content fetch-blob" does. The
+// descriptor returned carries the size the registry reported, which the
+// reader then enforces; the digest is checked as for Fetch.
+type FetcherByDigest interface {
+	FetchByDigest(ctx context.Context, dgst digest.Digest) (io.ReadCloser, ocispec.Descriptor, error)
+}

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/containerd/errdefs"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/daemonless/containerd/content"
@@ -300,4 +302,33 @@ func TestDockerRegistryProcess(t *testing.T) {
 		t.Fatalf("Resolve(%q) = %v, %v", ref, desc.Digest, err)
 	}
 	fetchImage(t, ctx, fetcherFor(t, r, ref), newLocalStore(t), img, desc)
+}
+
+// TestFetchByDigest fetches a blob knowing only its digest: the size comes
+// from the registry and is enforced; a missing blob is NotFound.
+func TestFetchByDigest(t *testing.T) {
+	ctx := context.Background()
+	reg := testutil.NewRegistry(t)
+	data := bytes.Repeat([]byte("blob by digest "), 10_000)
+	desc := testutil.PushBlob(t, reg.Host(), "team/app", data)
+	f := fetcherFor(t, testResolver(), reg.Host()+"/team/app")
+	fd, ok := f.(remotes.FetcherByDigest)
+	if !ok {
+		t.Fatalf("%T is not a remotes.FetcherByDigest", f)
+	}
+	rc, got, err := fd.FetchByDigest(ctx, desc.Digest)
+	if err != nil {
+		t.Fatalf("FetchByDigest = %v", err)
+	}
+	b, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(b, data) || got.Size != int64(len(data)) {
+		t.Fatalf("FetchByDigest read %d bytes (descriptor size %d), %v; want the %d pushed", len(b), got.Size, err, len(data))
+	}
+	if _, _, err := fd.FetchByDigest(ctx, digest.FromString("absent")); !errdefs.IsNotFound(err) {
+		t.Fatalf("FetchByDigest(absent) = %v, want NotFound", err)
+	}
+	if _, _, err := fd.FetchByDigest(ctx, "sha256:../../x"); !errdefs.IsInvalidArgument(err) {
+		t.Fatalf("FetchByDigest(sha256:../../x) = %v, want InvalidArgument", err)
+	}
 }

@@ -417,3 +417,35 @@ func (b *blobReader) Close() error {
 	b.err = fmt.Errorf("fetch %s: reader closed: %w", b.desc.Digest, errdefs.ErrFailedPrecondition)
 	return nil
 }
+
+var _ remotes.FetcherByDigest = (*fetcher)(nil)
+
+// FetchByDigest fetches the blob dgst: a HEAD on each host in turn finds
+// its size, then Fetch streams it with that size enforced.
+func (f *fetcher) FetchByDigest(ctx context.Context, dgst digest.Digest) (io.ReadCloser, ocispec.Descriptor, error) {
+	if err := content.ValidateDigest(dgst); err != nil {
+		return nil, ocispec.Descriptor{}, err
+	}
+	sctx := f.scope(ctx, false)
+	var lastErr error
+	for _, host := range f.hosts {
+		resp, err := f.r.send(sctx, f.request(host, http.MethodHead, "/blobs/"+dgst.String()))
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		drain(resp)
+		if resp.StatusCode != http.StatusOK {
+			lastErr = newError(resp)
+			continue
+		}
+		if resp.ContentLength < 0 {
+			lastErr = fmt.Errorf("blob %s on %s: no Content-Length: %w", dgst, host.Host, errdefs.ErrNotImplemented)
+			continue
+		}
+		desc := ocispec.Descriptor{MediaType: "application/octet-stream", Digest: dgst, Size: resp.ContentLength}
+		rc, err := f.Fetch(ctx, desc)
+		return rc, desc, err
+	}
+	return nil, ocispec.Descriptor{}, fmt.Errorf("fetch blob %s from %s: %w", dgst, f.ref.Name, lastErr)
+}
