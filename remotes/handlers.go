@@ -132,6 +132,18 @@ func Push(ctx context.Context, pusher Pusher, provider content.Provider, desc oc
 	}
 	o.report(desc, ProgressWaiting, 0, nil)
 	err = push(ctx, pusher, provider, desc, o)
+	// A blob streamed to the registry cannot be replayed by the registry
+	// client; here the provider can be read again, so a temporary
+	// failure is retried from the start.
+	for attempt := 1; attempt <= pushRetries && temporary(err) && ctx.Err() == nil; attempt++ {
+		t := time.NewTimer(time.Duration(attempt) * 200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+			err = push(ctx, pusher, provider, desc, o)
+		}
+	}
 	var mounted *MountedError
 	switch {
 	case err == nil:
@@ -147,6 +159,23 @@ func Push(ctx context.Context, pusher Pusher, provider content.Provider, desc oc
 		o.report(desc, ProgressFailed, 0, err)
 	}
 	return err
+}
+
+// pushRetries bounds how many times Push sends a descriptor again after a
+// temporary failure.
+const pushRetries = 3
+
+// temporary reports whether err is worth trying again: an Unavailable
+// kind, or an error that says it is temporary.
+func temporary(err error) bool {
+	if err == nil || errdefs.IsAlreadyExists(err) {
+		return false
+	}
+	if errdefs.IsUnavailable(err) {
+		return true
+	}
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
 }
 
 func push(ctx context.Context, pusher Pusher, provider content.Provider, desc ocispec.Descriptor, o transferOpts) error {

@@ -332,3 +332,34 @@ func TestFetchByDigest(t *testing.T) {
 		t.Fatalf("FetchByDigest(sha256:../../x) = %v, want InvalidArgument", err)
 	}
 }
+
+// TestPushRetriesUpload: an upload the registry fails midway (500 on the
+// PUT that carries the blob) is sent again from the store by remotes.Push.
+func TestPushRetriesUpload(t *testing.T) {
+	ctx := context.Background()
+	reg := testutil.NewRegistry(t)
+	proxy := testutil.NewFaultProxy(t, reg.Host())
+	proxy.Fail(testutil.Match{Method: "PUT", Path: "/blobs/uploads/"}, 500, 1)
+	store := newLocalStore(t)
+	data := bytes.Repeat([]byte("retried upload "), 50_000)
+	desc := ocispec.Descriptor{MediaType: "application/octet-stream", Digest: digest.FromBytes(data), Size: int64(len(data))}
+	if err := content.WriteBlob(ctx, store, "blob", bytes.NewReader(data), desc); err != nil {
+		t.Fatal(err)
+	}
+	ref := proxy.Host() + "/team/app"
+	if err := remotes.Push(ctx, pusherFor(t, testResolver(), ref), store, desc); err != nil {
+		t.Fatalf("Push through one failing PUT = %v", err)
+	}
+	if n := proxy.Count("PUT", "/blobs/uploads/"); n != 2 {
+		t.Errorf("%d upload PUTs, want 2 (one failed, one retried)", n)
+	}
+	rc, err := fetcherFor(t, testResolver(), reg.Host()+"/team/app").Fetch(ctx, desc)
+	if err != nil {
+		t.Fatalf("Fetch after the retried push = %v", err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("Fetch after the retried push: %d bytes, %v", len(got), err)
+	}
+}
