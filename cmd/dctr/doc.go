@@ -25,6 +25,18 @@
 //	dctr content get DIGEST > blob
 //	dctr content rm DIGEST...
 //	dctr content label DIGEST KEY=VALUE...
+//	dctr content fetch LOCATOR OBJECT [mediatype:TYPE...] > object
+//	dctr content fetch-blob LOCATOR DIGEST > blob
+//	dctr content push-object REMOTE DIGEST
+//	dctr registry tags REF
+//
+// The commands that talk to registries take --plain-http, --skip-verify,
+// -u USER[:PASSWORD] (the password from $DCTR_PASSWORD when omitted) and
+// --hosts-dir DIR (containerd's certs.d layout of hosts.toml files,
+// default /etc/containerd/certs.d when it exists, or $DCTR_HOSTS_DIR).
+// Without -u, credentials come from docker's config.json (and its
+// credential helpers) and podman's auth.json; credentials given with -u
+// go to the reference's own registry only.
 //
 // ingest reads a blob from standard input under the ingest ref REF and
 // prints its digest. An ingest of REF cut short earlier is resumed: the
