@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	containerd "github.com/daemonless/containerd"
+	"github.com/daemonless/containerd/internal/testutil"
 	"github.com/daemonless/containerd/content"
 )
 
@@ -66,7 +67,7 @@ func BenchmarkIngest(b *testing.B) {
 	ctx := context.Background()
 	desc := ocispec.Descriptor{Digest: dgst, Size: benchBlobSize}
 	b.SetBytes(benchBlobSize)
-	settle(b, dir)
+	testutil.Settle(b, dir)
 	i := 0
 	for b.Loop() {
 		pr, pw, err := blockingPipe()
@@ -92,7 +93,7 @@ func BenchmarkIngest(b *testing.B) {
 		}
 		// The delete's journal commit and discard would otherwise run
 		// during the next timed iteration.
-		settle(b, dir)
+		testutil.Settle(b, dir)
 		b.StartTimer()
 	}
 }
@@ -106,20 +107,6 @@ func blockingPipe() (r, w *os.File, err error) {
 		return nil, nil, err
 	}
 	return os.NewFile(uintptr(p[0]), "pipe-r"), os.NewFile(uintptr(p[1]), "pipe-w"), nil
-}
-
-// settle waits until the filesystem holding dir has written back and
-// committed everything, so that one iteration's cleanup is not billed to
-// the next.
-func settle(b *testing.B, dir string) {
-	f, err := os.Open(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	if err := unix.Syncfs(int(f.Fd())); err != nil {
-		b.Fatal(err)
-	}
 }
 
 // benchDir is where benchmarks put their roots: $DCTR_BENCH_DIR, or the

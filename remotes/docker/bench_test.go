@@ -13,6 +13,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/daemonless/containerd/content/local"
+	"github.com/daemonless/containerd/internal/testutil"
 	"github.com/daemonless/containerd/remotes"
 )
 
@@ -43,7 +45,12 @@ func BenchmarkFetch500MB(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		store := newLocalStore(b)
+		dir := b.TempDir()
+		store, err := local.NewStore(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		testutil.Settle(b, dir)
 		b.StartTimer()
 		if err := remotes.Fetch(ctx, store, f, desc); err != nil {
 			b.Fatal(err)
