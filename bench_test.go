@@ -14,8 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	containerd "github.com/daemonless/containerd"
-	"github.com/daemonless/containerd/internal/testutil"
 	"github.com/daemonless/containerd/content"
+	"github.com/daemonless/containerd/internal/testutil"
 )
 
 const (
