@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -32,7 +33,17 @@ var benchBlob = sync.OnceValues(func() ([]byte, digest.Digest) {
 // serves it from memory, so that the client is what is measured, into a
 // fresh local content store: the registry stream, the fetcher's digest
 // check, and the store's hashing writer. Compare with BenchmarkSHA256.
-func BenchmarkFetch500MB(b *testing.B) {
+func BenchmarkFetch500MB(b *testing.B) { benchFetch(b) }
+
+// BenchmarkFetch500MBProgress is BenchmarkFetch500MB with progress
+// reports on, to show they cost nothing worth turning them off for.
+func BenchmarkFetch500MBProgress(b *testing.B) {
+	var reports atomic.Int64
+	benchFetch(b, remotes.WithProgress(func(remotes.Progress) { reports.Add(1) }))
+	b.ReportMetric(float64(reports.Load())/float64(b.N), "reports/op")
+}
+
+func benchFetch(b *testing.B, opts ...remotes.TransferOpt) {
 	data, dgst := benchBlob()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		serveRange(w, r, data)
@@ -52,7 +63,7 @@ func BenchmarkFetch500MB(b *testing.B) {
 		}
 		testutil.Settle(b, dir)
 		b.StartTimer()
-		if err := remotes.Fetch(ctx, store, f, desc); err != nil {
+		if err := remotes.Fetch(ctx, store, f, desc, opts...); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/go-digest"
@@ -361,5 +363,30 @@ func TestPushRetriesUpload(t *testing.T) {
 	rc.Close()
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("Fetch after the retried push: %d bytes, %v", len(got), err)
+	}
+}
+
+// TestFetchSlowCancelled: a fetch from a registry that trickles is ended
+// by its context's deadline, promptly, and commits nothing.
+func TestFetchSlowCancelled(t *testing.T) {
+	reg := testutil.NewRegistry(t)
+	img := testutil.RandomImage(t, 1, 1<<20)
+	img.Push(t, reg.Host(), "app", "v1")
+	proxy := testutil.NewFaultProxy(t, reg.Host())
+	proxy.Slow(testutil.Match{Method: "GET", Path: "/blobs/sha256:"}, 10_000, testutil.Forever)
+	store := newLocalStore(t)
+	f := fetcherFor(t, testResolver(), proxy.Host()+"/app:v1")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := remotes.Fetch(ctx, store, f, img.Layers[0])
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Fetch from a trickling registry = %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Fetch took %v to notice its deadline", d)
+	}
+	if _, err := store.Info(context.Background(), img.Layers[0].Digest); !errdefs.IsNotFound(err) {
+		t.Errorf("store holds the layer after a cancelled fetch: %v", err)
 	}
 }
