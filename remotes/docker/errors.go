@@ -8,7 +8,9 @@ import (
 	"strings"
 
 	"github.com/containerd/errdefs"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/daemonless/containerd/content"
 	"github.com/daemonless/containerd/remotes"
 )
 
@@ -156,4 +158,16 @@ func newError(resp *http.Response) *Error {
 		e.Errors = body.Errors
 	}
 	return e
+}
+
+// checkDescriptor refuses a descriptor whose digest is malformed, before
+// any URL is built from it, or whose size is negative.
+func checkDescriptor(op string, desc ocispec.Descriptor) error {
+	if err := content.ValidateDigest(desc.Digest); err != nil {
+		return err
+	}
+	if desc.Size < 0 {
+		return fmt.Errorf("%s %s: size %d: %w", op, desc.Digest, desc.Size, errdefs.ErrInvalidArgument)
+	}
+	return nil
 }

@@ -35,11 +35,8 @@ var _ remotes.Fetcher = (*fetcher)(nil)
 // is read and resumed where it breaks. The hosts are tried in order; the
 // descriptor's URLs only when no host has the blob.
 func (f *fetcher) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
-	if err := content.ValidateDigest(desc.Digest); err != nil {
+	if err := checkDescriptor("fetch", desc); err != nil {
 		return nil, err
-	}
-	if desc.Size < 0 {
-		return nil, fmt.Errorf("fetch %s: size %d: %w", desc.Digest, desc.Size, errdefs.ErrInvalidArgument)
 	}
 	ctx = f.scope(ctx, false)
 	switch {

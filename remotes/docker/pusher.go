@@ -54,11 +54,8 @@ var _ remotes.Pusher = (*pusher)(nil)
 // PUT or in chunks. Content the repository already holds is an
 // AlreadyExists error before anything is written.
 func (p *pusher) Push(ctx context.Context, desc ocispec.Descriptor) (content.Writer, error) {
-	if err := content.ValidateDigest(desc.Digest); err != nil {
+	if err := checkDescriptor("push", desc); err != nil {
 		return nil, err
-	}
-	if desc.Size < 0 {
-		return nil, fmt.Errorf("push %s: size %d: %w", desc.Digest, desc.Size, errdefs.ErrInvalidArgument)
 	}
 	ctx = p.repo.scope(ctx, true)
 	switch {
