@@ -105,28 +105,37 @@ Everything is checked before it is written: size, digest, and for
 manifests their shape.`,
 		Args: minArgs(2, "LOCATOR OBJECT [mediatype:TYPE...]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, err := remotes.ParseLocator(args[0], args[1])
-			if err != nil {
-				return err
-			}
 			hint, err := mediaTypeHint(args[2:])
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			res, err := ro.resolver(ctx, cmd, ref)
-			if err != nil {
-				return err
-			}
-			rc, err := fetchObject(ctx, res, ref, hint)
-			if err != nil {
-				return err
-			}
-			return copyOut(cmd, rc, ref.String())
+			return ro.fetchTo(cmd, args[0], args[1], hint)
 		},
 	}
 	ro.addFlags(cmd.Flags())
 	return cmd
+}
+
+// blobHint is the media type hint that makes fetchObject fetch a blob.
+const blobHint = "application/octet-stream"
+
+// fetchTo writes the object of locator to the command's standard output,
+// as "dctr content fetch" describes.
+func (o *remoteOptions) fetchTo(cmd *cobra.Command, locator, object, hint string) error {
+	ref, err := remotes.ParseLocator(locator, object)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	res, err := o.resolver(ctx, cmd, ref)
+	if err != nil {
+		return err
+	}
+	rc, err := fetchObject(ctx, res, ref, hint)
+	if err != nil {
+		return err
+	}
+	return copyOut(cmd, rc, ref.String())
 }
 
 // mediaTypeHint reads the mediatype:TYPE arguments; the last one wins.
@@ -196,28 +205,10 @@ ingest" it makes a pipeline:
   dctr content fetch-blob LOCATOR DIGEST | dctr content ingest --expected-digest DIGEST REF`,
 		Args: exactArgs(2, "LOCATOR DIGEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d := digest.Digest(args[1])
-			if err := content.ValidateDigest(d); err != nil {
+			if err := content.ValidateDigest(digest.Digest(args[1])); err != nil {
 				return err
 			}
-			ref, err := remotes.ParseLocator(args[0], args[1])
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			res, err := ro.resolver(ctx, cmd, ref)
-			if err != nil {
-				return err
-			}
-			f, err := res.Fetcher(ctx, ref.String())
-			if err != nil {
-				return err
-			}
-			rc, err := fetchBlob(ctx, f, ref)
-			if err != nil {
-				return err
-			}
-			return copyOut(cmd, rc, ref.String())
+			return ro.fetchTo(cmd, args[0], args[1], blobHint)
 		},
 	}
 	ro.addFlags(cmd.Flags())
