@@ -90,7 +90,7 @@ func (f *fetcher) getManifest(ctx context.Context, host RegistryHost, desc ocisp
 		if err := checkStatus(resp, http.StatusOK); err != nil {
 			return nil, err
 		}
-		b, err := readManifest(resp, desc.Digest.String())
+		b, err := readManifest(resp, desc.Digest.String(), desc.Size)
 		resp.Body.Close()
 		if err != nil {
 			if ctx.Err() == nil && attempt < f.r.opts.maxRetries && retryableError(err) {

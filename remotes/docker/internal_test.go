@@ -2,8 +2,12 @@ package docker
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func TestRetryAfter(t *testing.T) {
@@ -101,6 +105,21 @@ func TestNextPage(t *testing.T) {
 			}
 		} else if tc.want != "" {
 			t.Errorf("nextPage(%q) = nil, want %s", tc.links, tc.want)
+		}
+	}
+}
+
+// TestPutKeepsUploadQuery: the digest is added to the registry's upload
+// URL without touching the query the registry gave, byte for byte.
+func TestPutKeepsUploadQuery(t *testing.T) {
+	for _, tc := range []struct{ location, want string }{
+		{"http://r/v2/app/blobs/uploads/u1", "digest=sha256%3A" + strings.Repeat("a", 64)},
+		{"http://r/v2/app/blobs/uploads/u1?_state=z;y&b=2&a=1", "_state=z;y&b=2&a=1&digest=sha256%3A" + strings.Repeat("a", 64)},
+	} {
+		loc, _ := url.Parse(tc.location)
+		w := &blobWriter{location: loc, desc: ocispec.Descriptor{Digest: digest.Digest("sha256:" + strings.Repeat("a", 64))}, p: &pusher{}}
+		if got := w.put().url.RawQuery; got != tc.want {
+			t.Errorf("put() query for %s = %q, want %q", tc.location, got, tc.want)
 		}
 	}
 }

@@ -229,12 +229,18 @@ func (w *blobWriter) begin() {
 	}()
 }
 
-// put returns the request that ends the upload, with the digest.
+// put returns the request that ends the upload, with the digest. The
+// registry's own query (an upload state, a signature) is kept byte for
+// byte: decoding and encoding it again would reorder it and drop pairs
+// Go's parser refuses, such as those holding ';'.
 func (w *blobWriter) put() *request {
 	u := *w.location
-	q := u.Query()
-	q.Set("digest", w.desc.Digest.String())
-	u.RawQuery = q.Encode()
+	d := "digest=" + url.QueryEscape(w.desc.Digest.String())
+	if u.RawQuery == "" {
+		u.RawQuery = d
+	} else {
+		u.RawQuery += "&" + d
+	}
 	return &request{method: http.MethodPut, host: w.p.host, url: &u, header: http.Header{}}
 }
 

@@ -221,7 +221,7 @@ func (repo *repository) resolveGet(ctx context.Context, host RegistryHost, path 
 	if repo.ref.Digest != "" {
 		alg = repo.ref.Digest.Algorithm()
 	}
-	b, err := readManifest(resp, repo.ref.Object())
+	b, err := readManifest(resp, repo.ref.Object(), remotes.MaxManifestSize)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -244,16 +244,26 @@ func (repo *repository) resolveGet(ctx context.Context, host RegistryHost, path 
 
 // readManifest reads a manifest body, refusing more than
 // remotes.MaxManifestSize bytes.
-func readManifest(resp *http.Response, what string) ([]byte, error) {
-	if resp.ContentLength > remotes.MaxManifestSize {
-		return nil, fmt.Errorf("manifest %s: %d bytes, more than the limit of %d: %w", what, resp.ContentLength, remotes.MaxManifestSize, errdefs.ErrFailedPrecondition)
+// readManifest reads a manifest body of at most limit bytes (the
+// descriptor's size when it is known, else remotes.MaxManifestSize):
+// never a byte more than one past the limit is read.
+// A body over the descriptor's size is DataLoss, like any stream that
+// is not what its descriptor says; one over the global limit is
+// FailedPrecondition.
+func readManifest(resp *http.Response, what string, limit int64) ([]byte, error) {
+	var kind error = errdefs.ErrDataLoss
+	if limit >= remotes.MaxManifestSize {
+		limit, kind = remotes.MaxManifestSize, errdefs.ErrFailedPrecondition
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, remotes.MaxManifestSize+1))
+	if resp.ContentLength > limit {
+		return nil, fmt.Errorf("manifest %s: %d bytes, more than the %d expected: %w", what, resp.ContentLength, limit, kind)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("manifest %s: read: %w", what, connError(err))
 	}
-	if len(b) > remotes.MaxManifestSize {
-		return nil, fmt.Errorf("manifest %s: more than the limit of %d bytes: %w", what, remotes.MaxManifestSize, errdefs.ErrFailedPrecondition)
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("manifest %s: more than the %d bytes expected: %w", what, limit, kind)
 	}
 	return b, nil
 }

@@ -14,13 +14,23 @@ import (
 	"github.com/daemonless/containerd/remotes"
 )
 
-// maxTagPages bounds the pages of one tag listing.
-const maxTagPages = 1000
+const (
+	// maxTagPages bounds the pages of one tag listing.
+	maxTagPages = 1000
+	// maxTagBytes bounds the bytes read for one listing, all pages.
+	maxTagBytes = 16 << 20
+	// maxTags bounds the tags of one listing.
+	maxTags = 100_000
+)
 
 // Tags lists the tags of ref's repository, following the registry's
-// pages (Link headers) up to 1000 of them, each read up to
-// remotes.MaxManifestSize bytes. The hosts that may resolve are asked in
-// order; a repository found on none is a NotFound error.
+// pages (Link headers): up to 1000 pages, each read up to
+// remotes.MaxManifestSize bytes, 16 MiB and 100,000 tags in all (more is
+// an OutOfRange error). A tag that does not follow the tag grammar (1 to
+// 128 letters, digits, '_', '.' and '-', not starting with '.' or '-') is
+// a DataLoss error: names from a registry are printed to terminals. The
+// hosts that may resolve are asked in order; a repository found on none
+// is a NotFound error.
 func (r *resolver) Tags(ctx context.Context, ref string) ([]string, error) {
 	repo, err := r.repository(ref, HostCapabilityResolve)
 	if err != nil {
@@ -42,7 +52,10 @@ func (r *resolver) Tags(ctx context.Context, ref string) ([]string, error) {
 }
 
 func (repo *repository) tags(ctx context.Context, host RegistryHost) ([]string, error) {
-	var tags []string
+	var (
+		tags []string
+		read int
+	)
 	next := repo.request(host, http.MethodGet, "/tags/list").url
 	for page := 0; next != nil; page++ {
 		if page == maxTagPages {
@@ -65,11 +78,22 @@ func (repo *repository) tags(ctx context.Context, host RegistryHost) ([]string, 
 		if len(b) > remotes.MaxManifestSize {
 			return nil, fmt.Errorf("%s: page longer than %d bytes: %w", redact(next), remotes.MaxManifestSize, errdefs.ErrOutOfRange)
 		}
+		if read += len(b); read > maxTagBytes {
+			return nil, fmt.Errorf("%s: tag listing longer than %d bytes: %w", redact(next), maxTagBytes, errdefs.ErrOutOfRange)
+		}
 		var list struct {
 			Tags []string `json:"tags"`
 		}
 		if err := json.Unmarshal(b, &list); err != nil {
 			return nil, fmt.Errorf("%s: %v: %w", redact(next), err, errdefs.ErrDataLoss)
+		}
+		if len(tags)+len(list.Tags) > maxTags {
+			return nil, fmt.Errorf("%s: more than %d tags: %w", redact(next), maxTags, errdefs.ErrOutOfRange)
+		}
+		for _, t := range list.Tags {
+			if !validTag(t) {
+				return nil, fmt.Errorf("%s: tag %.64q is not a tag: %w", redact(next), t, errdefs.ErrDataLoss)
+			}
 		}
 		tags = append(tags, list.Tags...)
 		if next, err = nextPage(next, resp.Header.Values("Link")); err != nil {
@@ -96,4 +120,18 @@ func nextPage(base *url.URL, links []string) (*url.URL, error) {
 		}
 	}
 	return nil, nil
+}
+
+// validTag reports whether t follows the tag grammar of references.
+func validTag(t string) bool {
+	if len(t) == 0 || len(t) > 128 || t[0] == '.' || t[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -3,7 +3,12 @@ package docker_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/containerd/errdefs"
@@ -32,5 +37,38 @@ func TestTags(t *testing.T) {
 	}
 	if _, err := tagger.Tags(context.Background(), reg.host()+"/none"); !errdefs.IsNotFound(err) {
 		t.Errorf("Tags of a missing repository = %v, want NotFound", err)
+	}
+}
+
+// TestTagsBounded: a registry that pages tags without end is stopped by
+// the listing's bounds, and a tag that is not a tag (here, a terminal
+// escape sequence) is refused.
+func TestTagsBounded(t *testing.T) {
+	var pages atomic.Int32
+	page := `{"name":"app","tags":[` + strings.Repeat(`"a",`, 250_000) + `"a"]}` // 1 MB
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v2/endless/tags/list":
+			n := pages.Add(1)
+			w.Header().Set("Link", fmt.Sprintf(`</v2/endless/tags/list?last=%d>; rel="next"`, n))
+			io.WriteString(w, page)
+		case "/v2/evil/tags/list":
+			io.WriteString(w, `{"name":"evil","tags":["v1","\u001b[31mred"]}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	tagger := testResolver().(remotes.Tagger)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	_, err := tagger.Tags(context.Background(), host+"/endless")
+	if !errdefs.IsOutOfRange(err) {
+		t.Fatalf("Tags of an endless listing = %v, want OutOfRange", err)
+	}
+	if n := pages.Load(); n > 17 {
+		t.Errorf("%d pages read before stopping, want at most 17 (16 MiB)", n)
+	}
+	if _, err := tagger.Tags(context.Background(), host+"/evil"); !errdefs.IsDataLoss(err) {
+		t.Fatalf("Tags with an escape sequence = %v, want DataLoss", err)
 	}
 }
