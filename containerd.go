@@ -11,6 +11,7 @@ import (
 
 	"github.com/daemonless/containerd/content"
 	"github.com/daemonless/containerd/content/local"
+	"github.com/daemonless/containerd/images"
 	"github.com/daemonless/containerd/internal/metadata"
 	"github.com/daemonless/containerd/namespaces"
 )
@@ -47,6 +48,7 @@ type clientOpts struct {
 	namespace    string
 	stateDir     string
 	contentStore content.Store
+	imageStore   images.Store
 }
 
 // WithNamespace sets the client's default namespace, used by calls whose
@@ -87,6 +89,19 @@ func WithContentStore(cs content.Store) ClientOpt {
 	}
 }
 
+// WithImageStore makes the client use is for image records instead of
+// its metadata database: a fake in a caller's tests. The default is the
+// store in the root's metadata database.
+func WithImageStore(is images.Store) ClientOpt {
+	return func(o *clientOpts) error {
+		if is == nil {
+			return fmt.Errorf("image store is nil: %w", errdefs.ErrInvalidArgument)
+		}
+		o.imageStore = is
+		return nil
+	}
+}
+
 // Client is the entry point to a root. Its methods are safe for concurrent
 // use.
 type Client struct {
@@ -95,6 +110,7 @@ type Client struct {
 	namespace string
 	db        *metadata.DB
 	content   content.Store
+	images    images.Store
 
 	closeOnce sync.Once
 	closeErr  error
@@ -126,7 +142,10 @@ func New(root string, opts ...ClientOpt) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new client: %w", err)
 	}
-	c := &Client{root: root, stateDir: o.stateDir, namespace: o.namespace, db: db, content: o.contentStore}
+	c := &Client{root: root, stateDir: o.stateDir, namespace: o.namespace, db: db, content: o.contentStore, images: o.imageStore}
+	if c.images == nil {
+		c.images = metadata.NewImageStore(db, o.namespace)
+	}
 	if c.content == nil {
 		backend, err := local.NewStore(filepath.Join(root, "content"))
 		if err != nil {
@@ -151,6 +170,10 @@ func (c *Client) DefaultNamespace() string { return c.namespace }
 // ContentStore returns the client's content store. Its calls use the
 // namespace of their context, or the client's default namespace.
 func (c *Client) ContentStore() content.Store { return c.content }
+
+// ImageService returns the client's store of image records. Its calls use
+// the namespace of their context, or the client's default namespace.
+func (c *Client) ImageService() images.Store { return c.images }
 
 // Close releases the client. Calls under way finish first; later ones
 // fail. Close is idempotent.

@@ -299,6 +299,7 @@ func TestNewOptions(t *testing.T) {
 		{"bad namespace", containerd.WithNamespace("no/slash")},
 		{"empty state dir", containerd.WithStateDir("")},
 		{"nil store", containerd.WithContentStore(nil)},
+		{"nil image store", containerd.WithImageStore(nil)},
 	} {
 		if _, err := containerd.New(t.TempDir(), tc.opt); !errdefs.IsInvalidArgument(err) {
 			t.Errorf("New(%s) = %v, want InvalidArgument", tc.name, err)

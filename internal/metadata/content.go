@@ -40,9 +40,15 @@ func NewContentStore(db *DB, backend content.Store, defaultNS string) *ContentSt
 }
 
 func (s *ContentStore) namespace(ctx context.Context) (string, error) {
+	return namespaceOf(ctx, s.defaultNS)
+}
+
+// namespaceOf returns the namespace of ctx, or defaultNS when it carries
+// none, checked.
+func namespaceOf(ctx context.Context, defaultNS string) (string, error) {
 	ns, ok := namespaces.Namespace(ctx)
 	if !ok {
-		ns = s.defaultNS
+		ns = defaultNS
 	}
 	if err := namespaces.Validate(ns); err != nil {
 		return "", err

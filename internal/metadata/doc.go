@@ -27,6 +27,9 @@
 //	v1/<namespace>/content/blob/<digest>/
 //	    size, createdat, updatedat      the blob's record in that namespace
 //	    labels/<key> = <value>
+//	v1/<namespace>/images/<name>/
+//	    target                          the descriptor, as JSON
+//	    createdat, updatedat, labels/
 //
 // Schema changes are migrations, applied in order in one transaction when
 // the database is opened; a database written by a newer schema than this
