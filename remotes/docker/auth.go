@@ -23,15 +23,22 @@ const DefaultAuthTimeout = 30 * time.Second
 type AuthorizerOpt func(*authorizerOpts) error
 
 type authorizerOpts struct {
-	client        *http.Client
-	creds         func(host string) (username, secret string, err error)
-	header        http.Header
-	passwordGrant bool
+	client *http.Client
+	// hostClient, when set, replaces client for realms on the host.
+	hostClient     *http.Client
+	creds          func(host string) (username, secret string, err error)
+	header         http.Header
+	hostHeader     http.Header
+	passwordGrant  bool
+	allowPlainHTTP bool
 }
 
-// WithAuthClient sets the client that sends token requests. Its
-// CheckRedirect is kept and wrapped: a redirect to another scheme, host
-// or port loses the Authorization header. The default is a client over
+// WithAuthClient sets the client that sends token requests (those to a
+// realm on the registry host itself too, unless WithAuthHostClient says
+// otherwise). Its CheckRedirect is kept and wrapped by CheckRedirect: a
+// redirect to another scheme, host or port loses the Authorization
+// header and every header but a few that describe the content, and is
+// refused for a request with a body. The default is a client over
 // http.DefaultTransport with a timeout of DefaultAuthTimeout.
 func WithAuthClient(client *http.Client) AuthorizerOpt {
 	return func(o *authorizerOpts) error {
@@ -39,6 +46,23 @@ func WithAuthClient(client *http.Client) AuthorizerOpt {
 			return fmt.Errorf("auth client: nil: %w", errdefs.ErrInvalidArgument)
 		}
 		o.client = client
+		return nil
+	}
+}
+
+// WithAuthHostClient sets the client that sends token requests to a realm
+// on the registry host itself: the same scheme, host and port as the
+// request the challenge answered. This is where the host's own TLS
+// settings belong (its CA, client certificate, or skip_verify), which a
+// realm on any other host must not get; realms elsewhere use the client
+// of WithAuthClient. Its CheckRedirect is wrapped as WithAuthClient says.
+// The default is the client of WithAuthClient for every realm.
+func WithAuthHostClient(client *http.Client) AuthorizerOpt {
+	return func(o *authorizerOpts) error {
+		if client == nil {
+			return fmt.Errorf("auth host client: nil: %w", errdefs.ErrInvalidArgument)
+		}
+		o.hostClient = client
 		return nil
 	}
 }
@@ -51,6 +75,11 @@ func WithAuthClient(client *http.Client) AuthorizerOpt {
 // error fails the authorization that needed the credentials. The default
 // is no credentials.
 //
+// creds takes no context: a caller whose context ends stops waiting for
+// it at once (with the context's error), but creds itself runs on to its
+// own end, its result unused. It should therefore bound its own time, as
+// package remotes/docker/credentials does for credential helpers.
+//
 // creds must be safe for concurrent use; package
 // remotes/docker/credentials provides one that reads docker's and
 // podman's configuration files.
@@ -62,14 +91,46 @@ func WithAuthCredentials(creds func(host string) (username, secret string, err e
 }
 
 // WithAuthHeader adds header to every token request (a User-Agent, for
-// instance). It does not touch requests to the registry. The default is
-// no header.
+// instance), whatever host the realm is on. It does not touch requests to
+// the registry. Authorization and Content-Type are ignored. The default
+// is no header.
 func WithAuthHeader(header http.Header) AuthorizerOpt {
 	return func(o *authorizerOpts) error {
 		for k, v := range header {
 			k = http.CanonicalHeaderKey(k)
 			o.header[k] = append(o.header[k], v...)
 		}
+		return nil
+	}
+}
+
+// WithAuthHostHeader adds header to the token requests sent to a realm on
+// the registry host itself (as WithAuthHostClient defines it), replacing
+// a header of WithAuthHeader of the same name. It is meant for headers
+// configured for one host, such as an API key, that a realm on another
+// host must not see. Authorization and Content-Type are ignored. The
+// default is no header.
+func WithAuthHostHeader(header http.Header) AuthorizerOpt {
+	return func(o *authorizerOpts) error {
+		for k, v := range header {
+			k = http.CanonicalHeaderKey(k)
+			o.hostHeader[k] = append(o.hostHeader[k], v...)
+		}
+		return nil
+	}
+}
+
+// WithAuthAllowPlainHTTP lets the credentials of a Basic challenge go to
+// the host over plain http when the host is not a loopback one. Without
+// it they are withheld there: anyone on the path could read them. Give it
+// only when the user asked for plain http to this host (package
+// remotes/docker/config does so for a host configured with an http URL
+// or WithPlainHTTP). Token realms are not affected: credentials never go
+// to a plain-http realm that is not a loopback host. The default is to
+// withhold them.
+func WithAuthAllowPlainHTTP() AuthorizerOpt {
+	return func(o *authorizerOpts) error {
+		o.allowPlainHTTP = true
 		return nil
 	}
 }
@@ -92,6 +153,18 @@ const (
 	authSchemeBearer = "bearer"
 )
 
+const (
+	// maxChallengeScopes bounds the scopes kept of one challenge; those
+	// after it are ignored.
+	maxChallengeScopes = 16
+	// maxScopeSize bounds one scope of a challenge; a longer one is
+	// ignored.
+	maxScopeSize = 256
+	// maxScopeSets bounds the sets of request scopes for which the
+	// scopes of their last challenge are kept.
+	maxScopeSets = 64
+)
+
 // authorizer is the Authorizer of NewAuthorizer. Its state is what the
 // host's challenges said and the tokens fetched for them.
 type authorizer struct {
@@ -103,13 +176,19 @@ type authorizer struct {
 
 	mu sync.Mutex
 	// gen counts the challenges that replaced the state; a fetch started
-	// under an older one does not store its token.
+	// under an older one does not store its token nor its refresh token.
 	gen     int
 	scheme  string // "" before the first challenge
 	realm   *url.URL
 	service string
-	// scopes are those the host's challenges named, merged.
-	scopes []string
+	// local is set when the realm is on the registry host itself: the
+	// scheme, host and port of the request the challenge answered.
+	local bool
+	// scopes maps the key of a request's own scopes (of its context) to
+	// those the last challenge to such a request named: a token for one
+	// repository never asks for what a challenge for another wanted. At
+	// most maxScopeSets keys, each with at most maxChallengeScopes scopes.
+	scopes map[string][]string
 	// basic is the Authorization value for the basic scheme, user its user.
 	basic, basicUser string
 	tokens           map[string]*authToken // by scope key
@@ -146,6 +225,14 @@ type authCall struct {
 	err  error
 }
 
+// authRealm is where a token fetch goes, as the state was when it began.
+type authRealm struct {
+	gen     int
+	url     *url.URL
+	service string
+	local   bool
+}
+
 var _ Authorizer = (*authorizer)(nil)
 
 // NewAuthorizer returns an Authorizer for one registry host, host[:port]
@@ -170,26 +257,38 @@ var _ Authorizer = (*authorizer)(nil)
 // token, or a refresh token the endpoint gave earlier, by an OAuth2
 // refresh_token grant. Credentials go to a realm only because the host's
 // own challenge named it, and never over plain http unless the realm is
-// a loopback address: such a realm is asked anonymously.
+// a loopback address: such a realm is asked anonymously. A token request
+// that carries them in a form is never redirected. The credentials of a
+// Basic challenge go over plain http only to a loopback host, or with
+// WithAuthAllowPlainHTTP.
+//
+// The scopes of a token are those of the request's context and those of
+// the last challenge answered for a request with the same context scopes:
+// at most maxChallengeScopes well-formed ones ("type:name:actions", each
+// at most maxScopeSize bytes), replacing those of the challenge before.
 //
 // Errors: Authorize fails with PermissionDenied when the token endpoint
 // refuses the credentials (the message names the host and the user,
 // never the secret), and with errdefs.ErrUnauthenticated (tested by
 // errdefs.IsUnauthorized) when it refuses an anonymous request.
 // AddResponses fails with NotImplemented when no challenge has a scheme
-// it can answer; with PermissionDenied when the host refuses credentials,
+// it can answer; with PermissionDenied when the host refuses credentials
+// or they are withheld from it (Basic over plain http),
 // or refuses a token got with them for the scopes it asks for (a token
 // refused as invalid_token is fetched again once); and with
 // ErrUnauthenticated when the host wants credentials and there are none,
 // or refuses an anonymous token. Options that fail make every call fail
-// with their error, of kind InvalidArgument.
+// with their error, of kind InvalidArgument. Both end with the error of
+// their context when it ends, without waiting for a token fetch or a
+// credentials lookup under way.
 //
 // The authorizer is safe for concurrent use.
 func NewAuthorizer(host string, opts ...AuthorizerOpt) Authorizer {
 	a := &authorizer{
 		host:   strings.ToLower(host),
-		opts:   authorizerOpts{header: http.Header{}},
+		opts:   authorizerOpts{header: http.Header{}, hostHeader: http.Header{}},
 		now:    time.Now,
+		scopes: map[string][]string{},
 		tokens: map[string]*authToken{},
 		calls:  map[string]*authCall{},
 		retry:  map[string]bool{},
@@ -209,10 +308,19 @@ func NewAuthorizer(host string, opts ...AuthorizerOpt) Authorizer {
 	if a.opts.client == nil {
 		a.opts.client = &http.Client{Timeout: DefaultAuthTimeout}
 	}
-	c := *a.opts.client
-	c.CheckRedirect = CheckRedirect(a.opts.client.CheckRedirect)
-	a.opts.client = &c
+	a.opts.client = safeAuthClient(a.opts.client)
+	if a.opts.hostClient != nil {
+		a.opts.hostClient = safeAuthClient(a.opts.hostClient)
+	}
 	return a
+}
+
+// safeAuthClient returns a copy of c whose CheckRedirect is wrapped by
+// CheckRedirect.
+func safeAuthClient(c *http.Client) *http.Client {
+	safe := *c
+	safe.CheckRedirect = CheckRedirect(c.CheckRedirect)
+	return &safe
 }
 
 // matches reports whether u names the authorizer's host.
@@ -244,16 +352,26 @@ func (a *authorizer) Authorize(ctx context.Context, req *http.Request) error {
 	if req == nil || !a.matches(req.URL) {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("auth %s: %w", a.host, context.Cause(ctx))
+	}
 	if req.Header == nil {
 		req.Header = http.Header{}
 	}
+	own := mergeAuthScopes(Scopes(ctx))
+	ownKey := strings.Join(own, " ")
 	a.mu.Lock()
 	switch a.scheme {
 	case authSchemeBasic:
-		if a.basic != "" {
-			req.Header.Set("Authorization", a.basic)
-		}
+		basic := a.basic
 		a.mu.Unlock()
+		if basic == "" {
+			return nil
+		}
+		if err := a.checkPlainHTTP(req.URL); err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", basic)
 		return nil
 	case authSchemeBearer:
 	default:
@@ -261,7 +379,10 @@ func (a *authorizer) Authorize(ctx context.Context, req *http.Request) error {
 		return nil
 	}
 
-	scopes := mergeAuthScopes(a.scopes, Scopes(ctx))
+	scopes := own
+	if cs := a.scopes[ownKey]; len(cs) > 0 {
+		scopes = mergeAuthScopes(own, cs)
+	}
 	key := strings.Join(scopes, " ")
 	if t := a.tokens[key]; t != nil && a.now().Before(t.refreshAt) {
 		a.mu.Unlock()
@@ -275,7 +396,8 @@ func (a *authorizer) Authorize(ctx context.Context, req *http.Request) error {
 		a.calls[callKey] = c
 		retry := a.retry[key]
 		delete(a.retry, key)
-		go a.fetch(context.WithoutCancel(ctx), c, callKey, key, scopes, retry, a.gen, a.realm, a.service)
+		r := authRealm{gen: a.gen, url: a.realm, service: a.service, local: a.local}
+		go a.fetch(context.WithoutCancel(ctx), c, callKey, key, scopes, retry, r)
 	}
 	a.mu.Unlock()
 
@@ -291,17 +413,28 @@ func (a *authorizer) Authorize(ctx context.Context, req *http.Request) error {
 	return nil
 }
 
+// checkPlainHTTP fails when Basic credentials may not go to u: over plain
+// http to a host that is not a loopback one, without
+// WithAuthAllowPlainHTTP.
+func (a *authorizer) checkPlainHTTP(u *url.URL) error {
+	if a.opts.allowPlainHTTP || !strings.EqualFold(u.Scheme, "http") || IsLoopback(u.Hostname()) {
+		return nil
+	}
+	return fmt.Errorf("auth %s: credentials withheld: plain HTTP to a non-loopback host (configure the host for plain http to allow it): %w",
+		a.host, errdefs.ErrPermissionDenied)
+}
+
 // fetch runs one shared token fetch and publishes its result to c. It
 // does not end with the context of the caller that started it, whose
 // waiters may outlive it, but is bounded by DefaultAuthTimeout.
-func (a *authorizer) fetch(ctx context.Context, c *authCall, callKey, key string, scopes []string, retry bool, gen int, realm *url.URL, service string) {
+func (a *authorizer) fetch(ctx context.Context, c *authCall, callKey, key string, scopes []string, retry bool, r authRealm) {
 	ctx, cancel := context.WithTimeout(ctx, DefaultAuthTimeout)
 	defer cancel()
-	tok, err := a.fetchToken(ctx, realm, service, scopes)
+	tok, err := a.fetchToken(ctx, r, scopes)
 	a.mu.Lock()
 	if err == nil {
 		tok.retry = retry
-		if a.gen == gen {
+		if a.gen == r.gen {
 			now := a.now()
 			for k, t := range a.tokens {
 				if !now.Before(t.refreshAt) {
@@ -328,6 +461,9 @@ func (a *authorizer) AddResponses(ctx context.Context, responses []*http.Respons
 	if len(responses) == 0 || responses[0] == nil {
 		return fmt.Errorf("auth %s: no response to learn from: %w", a.host, errdefs.ErrInvalidArgument)
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("auth %s: %w", a.host, context.Cause(ctx))
+	}
 	resp := responses[0]
 	if resp.StatusCode != http.StatusUnauthorized {
 		return fmt.Errorf("auth %s: response %d is not a challenge: %w", a.host, resp.StatusCode, errdefs.ErrInvalidArgument)
@@ -351,7 +487,7 @@ func (a *authorizer) AddResponses(ctx context.Context, responses []*http.Respons
 				seen[len(seen)-1] += " (" + err.Error() + ")"
 				continue
 			}
-			return a.learnBearer(ch, realm, sent)
+			return a.learnBearer(ctx, ch, realm, resp.Request.URL, sent)
 		case authSchemeBasic:
 			if basic == nil {
 				basic = ch
@@ -359,7 +495,7 @@ func (a *authorizer) AddResponses(ctx context.Context, responses []*http.Respons
 		}
 	}
 	if basic != nil {
-		return a.learnBasic(sent)
+		return a.learnBasic(ctx, resp.Request.URL, sent)
 	}
 	if len(seen) == 0 {
 		return fmt.Errorf("auth %s: 401 without a challenge: %w", a.host, errdefs.ErrNotImplemented)
@@ -379,20 +515,26 @@ func parseAuthRealm(s string) (*url.URL, error) {
 	return u, nil
 }
 
-func (a *authorizer) learnBearer(ch *authChallenge, realm *url.URL, sent string) error {
+// learnBearer takes in a Bearer challenge to a request to u, made with
+// ctx, that carried the Authorization header sent.
+func (a *authorizer) learnBearer(ctx context.Context, ch *authChallenge, realm, u *url.URL, sent string) error {
+	scopes := challengeScopes(ch.scopes)
+	ownKey := strings.Join(mergeAuthScopes(Scopes(ctx)), " ")
+	local := sameOrigin(realm, u)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.scheme != authSchemeBearer || a.realm.String() != realm.String() || a.service != ch.params["service"] {
+	if a.scheme != authSchemeBearer || a.realm.String() != realm.String() || a.service != ch.params["service"] || a.local != local {
 		a.gen++
-		a.scheme, a.realm, a.service = authSchemeBearer, realm, ch.params["service"]
-		a.scopes = mergeAuthScopes(ch.scopes)
+		a.scheme, a.realm, a.service, a.local = authSchemeBearer, realm, ch.params["service"], local
+		a.scopes = map[string][]string{}
+		a.setScopes(ownKey, scopes)
 		a.basic, a.basicUser = "", ""
 		a.tokens = map[string]*authToken{}
 		a.retry = map[string]bool{}
 		a.refresh, a.refreshUser = "", ""
 		return nil
 	}
-	a.scopes = mergeAuthScopes(a.scopes, ch.scopes)
+	a.setScopes(ownKey, scopes)
 
 	value, ok := strings.CutPrefix(sent, "Bearer ")
 	if !ok {
@@ -412,7 +554,7 @@ func (a *authorizer) learnBearer(ch *authChallenge, realm *url.URL, sent string)
 		// Not a token of ours, or one already replaced: try the current.
 		return nil
 	}
-	if strings.Join(mergeAuthScopes(tok.scopes, ch.scopes), " ") != key {
+	if strings.Join(mergeAuthScopes(tok.scopes, scopes), " ") != key {
 		// The host asks for more than the token holds: fetch a wider one.
 		return nil
 	}
@@ -424,6 +566,57 @@ func (a *authorizer) learnBearer(ch *authChallenge, realm *url.URL, sent string)
 	}
 	delete(a.tokens, key)
 	return a.refusedError(tok, key)
+}
+
+// setScopes makes scopes those of the last challenge to a request whose
+// own scopes have key ownKey, keeping at most maxScopeSets keys. a.mu is
+// held.
+func (a *authorizer) setScopes(ownKey string, scopes []string) {
+	if len(scopes) == 0 {
+		delete(a.scopes, ownKey)
+		return
+	}
+	if _, ok := a.scopes[ownKey]; !ok && len(a.scopes) >= maxScopeSets {
+		for k := range a.scopes {
+			// Any one: its requests at worst meet their challenge again.
+			delete(a.scopes, k)
+			break
+		}
+	}
+	a.scopes[ownKey] = scopes
+}
+
+// challengeScopes returns the well-formed scopes of a challenge, at most
+// maxChallengeScopes of them, merged as mergeAuthScopes does. A scope is
+// well formed when it is "type:name:actions" with each part non-empty,
+// at most maxScopeSize bytes of printable ASCII.
+func challengeScopes(scopes []string) []string {
+	var kept []string
+	for _, s := range scopes {
+		if len(kept) == maxChallengeScopes {
+			break
+		}
+		if validScope(s) {
+			kept = append(kept, s)
+		}
+	}
+	return mergeAuthScopes(kept)
+}
+
+// validScope reports whether s is one well-formed scope, as
+// challengeScopes says.
+func validScope(s string) bool {
+	if len(s) > maxScopeSize {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	typ, rest, ok := strings.Cut(s, ":")
+	i := strings.LastIndexByte(rest, ':')
+	return ok && typ != "" && i > 0 && strings.Trim(rest[i+1:], ",") != ""
 }
 
 // refusedError is the error for a token the host would not accept.
@@ -443,7 +636,9 @@ func (a *authorizer) refusedError(tok *authToken, scopes string) error {
 	}
 }
 
-func (a *authorizer) learnBasic(sent string) error {
+// learnBasic takes in a Basic challenge to a request to u, made with ctx,
+// that carried the Authorization header sent.
+func (a *authorizer) learnBasic(ctx context.Context, u *url.URL, sent string) error {
 	a.mu.Lock()
 	if a.scheme == authSchemeBasic && a.basic != "" && sent == a.basic {
 		user := a.basicUser
@@ -454,22 +649,26 @@ func (a *authorizer) learnBasic(sent string) error {
 	}
 	if a.scheme == authSchemeBasic && a.basic != "" {
 		a.mu.Unlock()
-		return nil
+		return a.checkPlainHTTP(u)
 	}
 	a.mu.Unlock()
 
-	user, secret, err := a.credentials()
+	user, secret, err := a.credentials(ctx)
 	if err != nil {
 		return err
 	}
 	if user == "" {
 		return fmt.Errorf("auth %s: basic authentication needs a username and password, and none is configured: %w", a.host, errdefs.ErrUnauthenticated)
 	}
+	if err := a.checkPlainHTTP(u); err != nil {
+		return err
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.scheme != authSchemeBasic {
 		a.gen++
-		a.scheme, a.realm, a.service, a.scopes = authSchemeBasic, nil, "", nil
+		a.scheme, a.realm, a.service, a.local = authSchemeBasic, nil, "", false
+		a.scopes = map[string][]string{}
 		a.tokens = map[string]*authToken{}
 		a.retry = map[string]bool{}
 		a.refresh, a.refreshUser = "", ""
@@ -479,14 +678,33 @@ func (a *authorizer) learnBasic(sent string) error {
 	return nil
 }
 
-// credentials returns the host's credentials, or none.
-func (a *authorizer) credentials() (string, string, error) {
+// credentials returns the host's credentials, or none. It returns the
+// error of ctx as soon as ctx ends, leaving a lookup under way to finish
+// on its own.
+func (a *authorizer) credentials(ctx context.Context) (string, string, error) {
 	if a.opts.creds == nil {
 		return "", "", nil
 	}
-	user, secret, err := a.opts.creds(a.host)
-	if err != nil {
-		return "", "", fmt.Errorf("auth %s: credentials: %w", a.host, err)
+	if err := ctx.Err(); err != nil {
+		return "", "", fmt.Errorf("auth %s: credentials: %w", a.host, context.Cause(ctx))
 	}
-	return user, secret, nil
+	type result struct {
+		user, secret string
+		err          error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		r.user, r.secret, r.err = a.opts.creds(a.host)
+		done <- r
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return "", "", fmt.Errorf("auth %s: credentials: %w", a.host, r.err)
+		}
+		return r.user, r.secret, nil
+	case <-ctx.Done():
+		return "", "", fmt.Errorf("auth %s: credentials: %w", a.host, context.Cause(ctx))
+	}
 }

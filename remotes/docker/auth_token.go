@@ -27,7 +27,6 @@ const (
 	authMaxTokenLife = 24 * time.Hour
 	// authRefreshMargin is the most a token is renewed before it expires.
 	authRefreshMargin = 30 * time.Second
-	// authMaxRedirects bounds the redirects a token request follows.
 )
 
 // authTokenResponse is the body of a token endpoint's answer, of the
@@ -55,10 +54,13 @@ func (e *authStatusError) Error() string {
 	return s
 }
 
-// fetchToken asks the realm for a token for service and scopes, with the
-// host's credentials when there are any and the realm may have them.
-func (a *authorizer) fetchToken(ctx context.Context, realm *url.URL, service string, scopes []string) (*authToken, error) {
-	user, secret, err := a.credentials()
+// fetchToken asks the realm of r for a token for its service and scopes,
+// with the host's credentials when there are any and the realm may have
+// them. A refresh token is read and kept only while the state is still
+// that of r: one realm's refresh token never goes to another.
+func (a *authorizer) fetchToken(ctx context.Context, r authRealm, scopes []string) (*authToken, error) {
+	realm := r.url
+	user, secret, err := a.credentials(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -76,14 +78,14 @@ func (a *authorizer) fetchToken(ctx context.Context, realm *url.URL, service str
 
 	a.mu.Lock()
 	refresh := ""
-	if a.refreshUser == user && tok.who != "" {
+	if a.gen == r.gen && a.refreshUser == user && tok.who != "" {
 		refresh = a.refresh
 	}
 	a.mu.Unlock()
 
 	var resp *authTokenResponse
 	if refresh != "" {
-		resp, err = a.postToken(ctx, realm, service, scopes, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}})
+		resp, err = a.postToken(ctx, r, scopes, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}})
 		if authRefused(err) {
 			// The refresh token is spent: fall back on the credentials.
 			a.forgetRefresh(refresh)
@@ -93,18 +95,18 @@ func (a *authorizer) fetchToken(ctx context.Context, realm *url.URL, service str
 	if refresh == "" {
 		switch {
 		case tok.who == "":
-			resp, err = a.getToken(ctx, realm, service, scopes, "", "")
+			resp, err = a.getToken(ctx, r, scopes, "", "")
 		case user == "":
-			resp, err = a.postToken(ctx, realm, service, scopes, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {secret}})
+			resp, err = a.postToken(ctx, r, scopes, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {secret}})
 		case a.opts.passwordGrant:
-			resp, err = a.postToken(ctx, realm, service, scopes, url.Values{"grant_type": {"password"}, "username": {user}, "password": {secret}})
+			resp, err = a.postToken(ctx, r, scopes, url.Values{"grant_type": {"password"}, "username": {user}, "password": {secret}})
 			var se *authStatusError
 			if errors.As(err, &se) && (se.code == http.StatusNotFound || se.code == http.StatusMethodNotAllowed ||
 				se.code == http.StatusBadRequest && se.oauthError != "invalid_grant") {
-				resp, err = a.getToken(ctx, realm, service, scopes, user, secret)
+				resp, err = a.getToken(ctx, r, scopes, user, secret)
 			}
 		default:
-			resp, err = a.getToken(ctx, realm, service, scopes, user, secret)
+			resp, err = a.getToken(ctx, r, scopes, user, secret)
 		}
 	}
 	if err != nil {
@@ -121,7 +123,9 @@ func (a *authorizer) fetchToken(ctx context.Context, realm *url.URL, service str
 	tok.refreshAt = authRefreshAt(start, resp.IssuedAt, resp.ExpiresIn)
 	if resp.RefreshToken != "" && tok.who != "" {
 		a.mu.Lock()
-		a.refresh, a.refreshUser = resp.RefreshToken, user
+		if a.gen == r.gen {
+			a.refresh, a.refreshUser = resp.RefreshToken, user
+		}
 		a.mu.Unlock()
 	}
 	return tok, nil
@@ -166,11 +170,12 @@ func (a *authorizer) tokenError(realm *url.URL, tok *authToken, err error) error
 
 // getToken asks for a token the docker way: a GET with the service and
 // scopes in the query, and Basic authentication when user is set.
-func (a *authorizer) getToken(ctx context.Context, realm *url.URL, service string, scopes []string, user, secret string) (*authTokenResponse, error) {
+func (a *authorizer) getToken(ctx context.Context, r authRealm, scopes []string, user, secret string) (*authTokenResponse, error) {
+	realm := r.url
 	u := *realm
 	q := u.Query()
-	if service != "" {
-		q.Set("service", service)
+	if r.service != "" {
+		q.Set("service", r.service)
 	}
 	for _, s := range scopes {
 		q.Add("scope", s)
@@ -183,17 +188,19 @@ func (a *authorizer) getToken(ctx context.Context, realm *url.URL, service strin
 	if user != "" {
 		req.SetBasicAuth(user, secret)
 	}
-	return a.doToken(req, realm)
+	return a.doToken(req, r)
 }
 
 // postToken asks for a token with an OAuth2 form holding grant and the
-// service, scopes and client id.
-func (a *authorizer) postToken(ctx context.Context, realm *url.URL, service string, scopes []string, grant url.Values) (*authTokenResponse, error) {
+// service, scopes and client id. The request is not redirected: the form
+// carries a secret, which must go nowhere but the realm.
+func (a *authorizer) postToken(ctx context.Context, r authRealm, scopes []string, grant url.Values) (*authTokenResponse, error) {
+	realm := r.url
 	form := grant
 	form.Set("client_id", authClientID)
 	form.Set("access_type", "offline")
-	if service != "" {
-		form.Set("service", service)
+	if r.service != "" {
+		form.Set("service", r.service)
 	}
 	if len(scopes) > 0 {
 		form.Set("scope", strings.Join(scopes, " "))
@@ -203,25 +210,52 @@ func (a *authorizer) postToken(ctx context.Context, realm *url.URL, service stri
 		return nil, fmt.Errorf("auth %s: token request to %s: %v: %w", a.host, redact(realm), err, errdefs.ErrInvalidArgument)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return a.doToken(req, realm)
+	// Without GetBody the client does not replay the form on a 307 or 308
+	// but returns the redirect, which doToken refuses.
+	req.GetBody = nil
+	return a.doToken(req, r)
 }
 
-// doToken sends a token request and decodes the answer, reading at most
-// remotes.MaxSmallBodySize of it.
-func (a *authorizer) doToken(req *http.Request, realm *url.URL) (*authTokenResponse, error) {
-	for k, v := range a.opts.header {
-		if k != "Authorization" && k != "Content-Type" {
-			req.Header[k] = slices.Clone(v)
+// doToken sends a token request to the realm of r and decodes the answer,
+// reading at most remotes.MaxSmallBodySize of it. A realm on the registry
+// host gets the host's client and headers; any other realm the others.
+func (a *authorizer) doToken(req *http.Request, r authRealm) (*authTokenResponse, error) {
+	realm := r.url
+	client := a.opts.client
+	headers := []http.Header{a.opts.header}
+	if r.local {
+		if a.opts.hostClient != nil {
+			client = a.opts.hostClient
+		}
+		headers = append(headers, a.opts.hostHeader)
+	}
+	for _, h := range headers {
+		for k, v := range h {
+			if k != "Authorization" && k != "Content-Type" {
+				req.Header[k] = slices.Clone(v)
+			}
 		}
 	}
-	resp, err := a.opts.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		if cerr := context.Cause(req.Context()); cerr != nil {
 			return nil, fmt.Errorf("auth %s: token request to %s: %w", a.host, redact(realm), cerr)
 		}
-		return nil, fmt.Errorf("auth %s: token request to %s: %v: %w", a.host, redact(realm), err, errdefs.ErrUnavailable)
+		return nil, fmt.Errorf("auth %s: token request to %s: %w", a.host, redact(realm), connError(err))
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode/100 == 3 {
+		to := "nowhere"
+		if loc, err := resp.Location(); err == nil {
+			to = redact(loc)
+		}
+		why := ""
+		if req.Method == http.MethodPost {
+			why = " (a token request carrying a form is never redirected)"
+		}
+		return nil, fmt.Errorf("auth %s: token endpoint %s: %d redirect of a %s to %s not followed%s: %w",
+			a.host, redact(realm), resp.StatusCode, req.Method, to, why, errdefs.ErrPermissionDenied)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, remotes.MaxSmallBodySize+1))
 	if err != nil {
 		return nil, fmt.Errorf("auth %s: token response from %s: %v: %w", a.host, redact(realm), err, errdefs.ErrUnavailable)
@@ -284,6 +318,7 @@ func validAuthToken(s string) bool {
 // "repository:a:pull" and "repository:a:push" make "repository:a:pull,push".
 func mergeAuthScopes(lists ...[]string) []string {
 	actions := map[string]map[string]bool{} // "type:name" -> actions
+	other := map[string]bool{}              // scopes of another form
 	var out []string
 	for _, l := range lists {
 		for _, s := range l {
@@ -291,7 +326,8 @@ func mergeAuthScopes(lists ...[]string) []string {
 				typ, rest, ok := strings.Cut(f, ":")
 				i := strings.LastIndexByte(rest, ':')
 				if !ok || typ == "" || i <= 0 {
-					if !slices.Contains(out, f) {
+					if !other[f] {
+						other[f] = true
 						out = append(out, f)
 					}
 					continue

@@ -42,8 +42,17 @@
 // # Credentials and other hosts
 //
 // A redirect, such as a blob download sent on to object storage, loses the
-// Authorization header as soon as it leaves the registry's host (scheme,
-// name and port), and a redirect from https to http is refused. A layer's
+// Authorization header — and every other header but Accept,
+// Accept-Encoding, User-Agent, Range, If-Range and Content-Type — as soon
+// as it leaves the registry's origin (scheme, name and port); a redirect
+// from https to http is refused, and so is any redirect to another origin
+// of a request that carries a body (a token request's form holds refresh
+// tokens and passwords). An authorizer withholds credentials over plain
+// HTTP to a host that is not loopback unless plain HTTP was asked for
+// that host; it uses a host's TLS settings (skip_verify, CA, client
+// certificate) and headers only for a token realm on that same host, and
+// asks a token for the scopes of the request at hand, never for all it
+// has seen. A layer's
 // own URLs (a foreign layer's descriptor URLs) are used only when no
 // registry host has the blob, only over http(s), and without credentials
 // or the host's headers. Upload Locations and tag-list Links that point at

@@ -15,9 +15,23 @@
 // "registry-1.docker.io"; loopback registries ("localhost", 127.0.0.0/8,
 // "[::1]", any port) are served over plain http. WithPlainHTTP and
 // WithSkipVerify change this for hosts named without a scheme. Every
-// client drops the Authorization header of a redirect that leaves the
-// scheme, host and port of the request, so that the storage a registry
-// sends blob downloads to never sees its credentials.
+// client drops the Authorization header, and every header but a few that
+// describe the content, of a redirect that leaves the scheme, host and
+// port of the request, so that the storage a registry sends blob
+// downloads to never sees its credentials or configured headers; and it
+// refuses such a redirect for a request with a body.
+//
+// # Token realms and plain http
+//
+// An endpoint's TLS settings (ca, client, skip_verify, WithSkipVerify)
+// and its hosts.toml headers reach a token realm only when the realm is
+// on the endpoint's own scheme, host and port. A realm elsewhere is
+// verified against the base transport's roots, offered no client
+// certificate, and sent only WithDefaultHeader's headers.
+//
+// The credentials of a Basic challenge go over plain http only to a
+// loopback host, or to a host the user asked plain http for: one that
+// hosts.toml names with an http:// URL, or that WithPlainHTTP selects.
 //
 // # Hosts directories
 //

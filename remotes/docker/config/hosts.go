@@ -84,6 +84,13 @@ func WithCredentials(creds func(host string) (username, secret string, err error
 // WithPlainHTTP makes endpoints named without a scheme use plain http
 // when plain returns true for their host[:port]. The default uses http
 // for loopback hosts only.
+//
+// Such an endpoint, like one that hosts.toml names with an http:// URL,
+// also sends the credentials of a Basic challenge over plain http
+// (docker.WithAuthAllowPlainHTTP): the user asked for plain http to that
+// host, and so accepts that what goes to it can be read on the way.
+// Credentials still never go to a plain-http token realm that is not a
+// loopback host.
 func WithPlainHTTP(plain func(host string) bool) HostOpt {
 	return func(o *hostOptions) error {
 		o.plainHTTP = plain
@@ -95,6 +102,12 @@ func WithPlainHTTP(plain func(host string) bool) HostOpt {
 // https endpoint's certificate, whatever hosts.toml says. The default is
 // false: hosts.toml's skip_verify decides, and verification is on
 // without it.
+//
+// Neither this nor an endpoint's own TLS settings (skip_verify, ca,
+// client) apply to a token realm on another host than the endpoint's
+// (scheme, host and port): such a realm is verified against the roots of
+// the base transport (the system's, or those of WithTransport) and is
+// offered no client certificate.
 func WithSkipVerify(skip bool) HostOpt {
 	return func(o *hostOptions) error {
 		o.skipVerify = skip
@@ -103,8 +116,10 @@ func WithSkipVerify(skip bool) HostOpt {
 }
 
 // WithDefaultHeader adds header to every endpoint's Header and to its
-// token requests; a header of hosts.toml with the same name replaces it
-// for that endpoint. The default is none.
+// token requests, wherever the token realm is; a header of hosts.toml
+// with the same name replaces it for that endpoint. The headers of
+// hosts.toml go to a token realm only when it is on the endpoint's own
+// scheme, host and port. The default is none.
 func WithDefaultHeader(header http.Header) HostOpt {
 	return func(o *hostOptions) error {
 		for k, v := range header {
@@ -163,6 +178,9 @@ type configurer struct {
 	// baseClone, when not nil, is what those with settings clone.
 	base      http.RoundTripper
 	baseClone *http.Transport
+	// authClient, over base, sends token requests to realms on other
+	// hosts than their endpoint's.
+	authClient *http.Client
 
 	mu    sync.Mutex
 	cache map[string]cachedHosts
@@ -204,6 +222,7 @@ func ConfigureHosts(ctx context.Context, opts ...HostOpt) docker.RegistryHosts {
 	default:
 		c.base = t
 	}
+	c.authClient = &http.Client{Transport: c.base, CheckRedirect: docker.CheckRedirect(nil)}
 	return c.hosts
 }
 
@@ -318,14 +337,21 @@ func (c *configurer) build(name string, s hostSpec) (docker.RegistryHost, error)
 	if h.Path == "" {
 		h.Path = "/v2"
 	}
+	// plainAsked is set when the user asked for plain http to this host.
+	plainAsked := h.Scheme == "http"
 	if h.Scheme == "" {
 		h.Scheme = "https"
 		hostname := h.Host
 		if u, err := url.Parse("//" + h.Host); err == nil {
 			hostname = u.Hostname()
 		}
-		if !s.hasTLS() && (docker.IsLoopback(hostname) || c.opts.plainHTTP != nil && c.opts.plainHTTP(h.Host)) {
-			h.Scheme = "http"
+		if !s.hasTLS() {
+			switch {
+			case docker.IsLoopback(hostname):
+				h.Scheme = "http"
+			case c.opts.plainHTTP != nil && c.opts.plainHTTP(h.Host):
+				h.Scheme, plainAsked = "http", true
+			}
 		}
 	}
 	switch {
@@ -349,12 +375,20 @@ func (c *configurer) build(name string, s hostSpec) (docker.RegistryHost, error)
 		return h, fmt.Errorf("host %s: %w", h.Host, err)
 	}
 	h.Client = &http.Client{Transport: rt, CheckRedirect: docker.CheckRedirect(nil)}
-	authOpts := []docker.AuthorizerOpt{docker.WithAuthClient(h.Client)}
+	// The endpoint's TLS settings and headers are for the endpoint: a
+	// token realm on another host gets neither.
+	authOpts := []docker.AuthorizerOpt{docker.WithAuthClient(c.authClient), docker.WithAuthHostClient(h.Client)}
 	if c.opts.creds != nil {
 		authOpts = append(authOpts, docker.WithAuthCredentials(c.opts.creds))
 	}
-	if h.Header != nil {
-		authOpts = append(authOpts, docker.WithAuthHeader(h.Header))
+	if len(c.opts.header) > 0 {
+		authOpts = append(authOpts, docker.WithAuthHeader(c.opts.header))
+	}
+	if len(s.header) > 0 {
+		authOpts = append(authOpts, docker.WithAuthHostHeader(s.header))
+	}
+	if plainAsked {
+		authOpts = append(authOpts, docker.WithAuthAllowPlainHTTP())
 	}
 	h.Authorizer = docker.NewAuthorizer(h.Host, append(authOpts, c.opts.authOpts...)...)
 	return h, nil
