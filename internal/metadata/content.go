@@ -369,7 +369,18 @@ func (s *ContentStore) Writer(ctx context.Context, opts ...content.WriterOpt) (c
 	}
 	w, err := s.backend.Writer(ctx, content.WithRef(bref), content.WithDescriptor(wo.Desc))
 	if errdefs.IsAlreadyExists(err) {
-		// On disk for another namespace: this one writes it all the same.
+		// On disk: committed for another namespace, or for this one by a
+		// writer whose record is not in yet (the backend lets go of the
+		// ingest inside the recording transaction). A write transaction
+		// waits for that one; only then is the namespace's answer final.
+		held, herr := s.heldAfterWriters(ctx, ns, wo.Desc.Digest)
+		if herr != nil {
+			return nil, herr
+		}
+		if held {
+			return nil, fmt.Errorf("content %s in namespace %s: %w", wo.Desc.Digest, ns, errdefs.ErrAlreadyExists)
+		}
+		// Another namespace's: this one writes it all the same.
 		desc := wo.Desc
 		desc.Digest = ""
 		w, err = s.backend.Writer(ctx, content.WithRef(bref), content.WithDescriptor(desc))
@@ -378,6 +389,19 @@ func (s *ContentStore) Writer(ctx context.Context, opts ...content.WriterOpt) (c
 		return nil, callerRef(err, bref, wo.Ref)
 	}
 	return &nsWriter{Writer: w, s: s, ns: ns, ref: wo.Ref, bref: bref}, nil
+}
+
+// heldAfterWriters reports whether the namespace holds d, asked in a
+// write transaction so that commits under way, in this process or
+// another, are finished first.
+func (s *ContentStore) heldAfterWriters(ctx context.Context, ns string, d digest.Digest) (bool, error) {
+	var held bool
+	err := s.db.Update(ctx, func(tx *bolt.Tx) error {
+		bb := blobBucket(tx, ns)
+		held = bb != nil && bb.Bucket([]byte(d)) != nil
+		return nil
+	})
+	return held, err
 }
 
 type nsWriter struct {
