@@ -1,0 +1,134 @@
+package containerd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/containerd/errdefs"
+
+	"github.com/daemonless/containerd/images"
+	"github.com/daemonless/containerd/remotes"
+	"github.com/daemonless/containerd/remotes/docker"
+	"github.com/daemonless/containerd/remotes/docker/config"
+	"github.com/daemonless/containerd/remotes/docker/credentials"
+)
+
+// DefaultHostsDir is where the default resolver looks for hosts.toml
+// files (containerd's certs.d layout), when the directory exists.
+const DefaultHostsDir = "/etc/containerd/certs.d"
+
+// defaultResolver is the resolver of calls made without WithResolver.
+func defaultResolver(ctx context.Context) (remotes.Resolver, error) {
+	creds, err := credentials.Load()
+	if err != nil {
+		return nil, err
+	}
+	hopts := []config.HostOpt{config.WithCredentials(creds.Credentials)}
+	if _, err := os.Stat(DefaultHostsDir); err == nil {
+		hopts = append(hopts, config.WithHostDir(DefaultHostsDir))
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("hosts directory: %w", err)
+	}
+	return docker.NewResolver(docker.WithHosts(config.ConfigureHosts(ctx, hopts...))), nil
+}
+
+func (rc *remoteContext) resolverFor(ctx context.Context) (remotes.Resolver, error) {
+	if rc.resolver != nil {
+		return rc.resolver, nil
+	}
+	return defaultResolver(ctx)
+}
+
+// Fetch copies the content of ref into the content store — the index or
+// manifest, and the manifests, configs and layers of the chosen platform
+// (of every platform with WithAllPlatforms) — and returns the image
+// record it would store, without storing it. Content already in the
+// store is not fetched again, and two fetches of the same blob at once,
+// in this process or another, fetch it once.
+func (c *Client) Fetch(ctx context.Context, ref string, opts ...RemoteOpt) (images.Image, error) {
+	rc, err := c.remoteContext(opts)
+	if err != nil {
+		return images.Image{}, err
+	}
+	return c.fetch(ctx, rc, ref, 0)
+}
+
+// fetch resolves ref and fetches its tree, keeping at most limit manifests
+// of an index (0: all the platform matcher accepts).
+func (c *Client) fetch(ctx context.Context, rc *remoteContext, ref string, limit int) (images.Image, error) {
+	res, err := rc.resolverFor(ctx)
+	if err != nil {
+		return images.Image{}, err
+	}
+	name, desc, err := res.Resolve(ctx, ref)
+	if err != nil {
+		return images.Image{}, err
+	}
+	fetcher, err := res.Fetcher(ctx, name)
+	if err != nil {
+		return images.Image{}, err
+	}
+	store := c.ContentStore()
+	var tops []remotes.TransferOpt
+	if rc.progress != nil {
+		tops = append(tops, remotes.WithProgress(rc.progress))
+	}
+	fetchHandler := images.HandlerFunc(func(ctx context.Context, d ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+		if images.IsNonDistributableType(d.MediaType) {
+			return nil, nil // foreign layers are not fetched
+		}
+		return nil, remotes.Fetch(ctx, store, fetcher, d, tops...)
+	})
+	children := images.ChildrenHandler(store)
+	children = images.FilterPlatforms(children, rc.platform)
+	children = images.LimitManifests(children, rc.platform, limit)
+	handler := images.Handlers(append(append([]images.Handler{}, rc.handlers...), fetchHandler, children)...)
+	if err := images.Dispatch(ctx, handler, rc.downloads, desc); err != nil {
+		if errdefs.IsNotFound(err) && images.IsIndexType(desc.MediaType) {
+			// No manifest for the platform: say which the index has.
+			if _, merr := images.Manifest(ctx, store, desc, rc.platform); merr != nil {
+				err = merr
+			}
+		}
+		return images.Image{}, fmt.Errorf("fetch %s: %w", name, err)
+	}
+	return images.Image{Name: name, Target: desc, Labels: rc.labels}, nil
+}
+
+// Pull fetches ref for the chosen platform (WithPlatform; the host's by
+// default) and stores its image record, only once every blob the image
+// needs is committed: a pull that fails leaves no record, and pulling
+// again continues where it stopped. A layer already in the store is not
+// fetched again, and a pull of an image already complete asks the
+// registry one question (a HEAD of the manifest).
+func (c *Client) Pull(ctx context.Context, ref string, opts ...RemoteOpt) (Image, error) {
+	rc, err := c.remoteContext(opts)
+	if err != nil {
+		return nil, err
+	}
+	limit := 1
+	if rc.allPlatforms {
+		limit = 0
+	}
+	rec, err := c.fetch(ctx, rc, ref, limit)
+	if err != nil {
+		return nil, err
+	}
+	// The manifest for the platform must be there, or the index holds none.
+	if _, err := images.Manifest(ctx, c.ContentStore(), rec.Target, rc.platform); err != nil {
+		return nil, fmt.Errorf("pull %s: %w", rec.Name, err)
+	}
+	stored, err := c.images.Create(ctx, rec)
+	if errdefs.IsAlreadyExists(err) {
+		stored, err = c.images.Update(ctx, rec, "target", "labels")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %w", rec.Name, err)
+	}
+	return NewImageWithPlatform(c, stored, rc.platform), nil
+}
