@@ -96,7 +96,7 @@ DCTR_NAMESPACE and DCTR_STATE; a flag on the command line wins.`,
 	pf.StringVarP(&g.namespace, "namespace", "n", envOr(envNamespace, namespaces.Default), "namespace ($"+envNamespace+")")
 	pf.StringVar(&g.stateDir, "state", os.Getenv(envState), "runtime state directory ($"+envState+"; default: the client's, "+containerd.DefaultStateDir()+")")
 
-	cmd.AddCommand(newContentCommand(g), newRegistryCommand(g))
+	cmd.AddCommand(newContentCommand(g), newImagesCommand(g), newRegistryCommand(g))
 	return cmd
 }
 
@@ -189,6 +189,15 @@ func minArgs(n int, names string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) < n {
 			return argCountError(c, fmt.Sprintf("at least %d", n), names, len(args))
+		}
+		return nil
+	}
+}
+
+func rangeArgs(lo, hi int, names string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) < lo || len(args) > hi {
+			return argCountError(c, fmt.Sprintf("%d to %d", lo, hi), names, len(args))
 		}
 		return nil
 	}
