@@ -24,7 +24,8 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 	}
 	groupCommand(cmd)
 	cmd.AddCommand(newImagesPullCommand(g), newImagesPushCommand(g), newImagesLsCommand(g),
-		newImagesRmCommand(g), newImagesTagCommand(g), newImagesInspectCommand(g))
+		newImagesRmCommand(g), newImagesTagCommand(g), newImagesInspectCommand(g),
+		newImagesImportCommand(g), newImagesExportCommand(g))
 	return cmd
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -72,4 +73,33 @@ func TestImagesVerbs(t *testing.T) {
 	if r.code != exitFailure || !strings.Contains(r.stderr, "linux/amd64") {
 		t.Fatalf("pull of a platform the index lacks: %v", r)
 	}
+}
+
+// TestImagesExportImport: export to a tar and to a directory, import both
+// into fresh roots; a missing image and a bad format are refused.
+func TestImagesExportImport(t *testing.T) {
+	reg := testutil.NewRegistry(t)
+	img := testutil.RandomImage(t, 2, 20_000)
+	img.Push(t, reg.Host(), "team/app", "v1")
+	c := newRemoteCLI(t)
+	ref := reg.Host() + "/team/app:v1"
+	c.ok(nil, "images", "pull", ref)
+
+	tarPath := filepath.Join(t.TempDir(), "app.tar")
+	c.ok(nil, "images", "export", tarPath, ref)
+	dir := t.TempDir()
+	c.ok(nil, "images", "export", dir, ref)
+	for _, src := range []string{tarPath, dir} {
+		fresh := newRemoteCLI(t)
+		out := fresh.ok(nil, "images", "import", src)
+		if out != ref+": "+img.Manifest.Digest.String()+"\n" {
+			t.Fatalf("dctr images import %s = %q", src, out)
+		}
+		if got := lines(fresh.ok(nil, "images", "ls", "-q")); len(got) != 1 || got[0] != ref {
+			t.Fatalf("dctr images ls -q after import = %q", got)
+		}
+	}
+	checkFailure(t, c.run(nil, "images", "export", tarPath, "no/such:image"), exitFailure, "no/such")
+	checkFailure(t, c.run(nil, "images", "export", "--format", "zip", tarPath, ref), exitUsage, "oci or docker")
+	checkFailure(t, c.run(nil, "images", "import", filepath.Join(t.TempDir(), "missing.tar")), exitFailure, "missing.tar")
 }
