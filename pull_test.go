@@ -246,3 +246,36 @@ func TestPushRoundTrip(t *testing.T) {
 		t.Fatalf("Push with another digest in the reference = %v, want InvalidArgument", err)
 	}
 }
+
+// TestPushMountsFromSource: pushing an image pulled from one repository to
+// another of the same registry mounts its blobs instead of uploading them.
+func TestPushMountsFromSource(t *testing.T) {
+	ctx := context.Background()
+	reg := testutil.NewRegistry(t)
+	img := testutil.RandomImage(t, 2, 100_000)
+	img.Push(t, reg.Host(), "src/app", "v1")
+	proxy := testutil.NewFaultProxy(t, reg.Host())
+	c := newClient(t)
+	if _, err := c.Pull(ctx, proxy.Host()+"/src/app:v1", resolver()); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Reset()
+	var mounted int
+	var mu sync.Mutex
+	err := c.Push(ctx, proxy.Host()+"/dst/app:v1", img.Manifest, resolver(), containerd.WithProgress(func(p remotes.Progress) {
+		if p.State == remotes.ProgressMounted {
+			mu.Lock()
+			mounted++
+			mu.Unlock()
+		}
+	}))
+	if err != nil {
+		t.Fatalf("Push = %v", err)
+	}
+	if mounted != 3 {
+		t.Errorf("%d blobs mounted, want 3 (config and 2 layers)", mounted)
+	}
+	if n := proxy.Count("PUT", "/blobs/uploads/") + proxy.Count("PATCH", "/blobs/uploads/"); n != 0 {
+		t.Errorf("%d blob uploads, want none (mounted)", n)
+	}
+}

@@ -3,6 +3,7 @@ package containerd
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/daemonless/containerd/images"
 	"github.com/daemonless/containerd/platforms"
 	"github.com/daemonless/containerd/remotes"
+	"github.com/daemonless/containerd/remotes/docker"
 )
 
 // Push pushes the image whose manifest or index is desc from the content
@@ -61,6 +63,10 @@ func (c *Client) Push(ctx context.Context, ref string, desc ocispec.Descriptor, 
 	if err != nil {
 		return err
 	}
+	// Repositories of the same registry that this store knows hold the
+	// image (it was pulled from or pushed to them) are asked to lend
+	// their blobs: a mount moves no bytes.
+	ctx = docker.WithMountSources(ctx, c.mountSources(ctx, pr, desc)...)
 	var tops []remotes.TransferOpt
 	if rc.progress != nil {
 		tops = append(tops, remotes.WithProgress(rc.progress))
@@ -77,6 +83,23 @@ func (c *Client) Push(ctx context.Context, ref string, desc ocispec.Descriptor, 
 		}
 	}
 	return nil
+}
+
+// mountSources returns the repositories on pr's registry, other than
+// pr's, of the images of the store whose target is desc.
+func (c *Client) mountSources(ctx context.Context, pr remotes.Ref, desc ocispec.Descriptor) []string {
+	recs, err := c.images.List(ctx, "target.digest=="+desc.Digest.String())
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range recs {
+		src, err := remotes.ParseRef(r.Name)
+		if err == nil && src.Domain == pr.Domain && src.Name != pr.Name && !slices.Contains(out, src.Name) {
+			out = append(out, src.Name)
+		}
+	}
+	return out
 }
 
 // hasTag reports whether the reference ref names a tag of its own (the
