@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/containerd/errdefs"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
 	containerd "github.com/daemonless/containerd"
@@ -61,7 +62,12 @@ plain lines otherwise.`,
 					return err
 				}
 				pp := newProgressPrinter(cmd.OutOrStdout(), "downloading")
-				img, err := client.Pull(ctx, ref.String(), append(opts, containerd.WithResolver(res), containerd.WithProgress(pp.update))...)
+				// The first descriptor handled is the one the reference resolved to.
+				first := images.HandlerFunc(func(_ context.Context, d ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+					pp.resolved(ref.String(), d.Digest.String())
+					return nil, nil
+				})
+				img, err := client.Pull(ctx, ref.String(), append(opts, containerd.WithResolver(res), containerd.WithProgress(pp.update), containerd.WithImageHandler(first))...)
 				pp.finish()
 				if err != nil {
 					return err

@@ -19,6 +19,9 @@ func TestImagesVerbs(t *testing.T) {
 	ref := reg.Host() + "/team/app:v1"
 
 	out := c.ok(nil, "images", "pull", "--platform", "linux/arm64", ref)
+	if !strings.HasPrefix(out, ref+": resolved "+idx.Manifest.Digest.String()+"\n") {
+		t.Errorf("dctr images pull does not start with the resolved line:\n%s", out)
+	}
 	if !strings.Contains(out, ": done ") || !strings.Contains(out, "elapsed: ") || !strings.HasSuffix(out, ref+": "+idx.Manifest.Digest.String()+"\n") {
 		t.Fatalf("dctr images pull printed:\n%s", out)
 	}

@@ -23,6 +23,7 @@ type progressPrinter struct {
 	start time.Time
 
 	mu     sync.Mutex
+	header string // "REF: resolved", once known
 	order  []string
 	items  map[string]*progressItem
 	drawn  int // lines drawn last time, on a terminal
@@ -73,6 +74,19 @@ func (p *progressPrinter) loop() {
 	}
 }
 
+// resolved records that ref resolved to digest: the first line shown.
+func (p *progressPrinter) resolved(ref string, dgst string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.header != "" {
+		return
+	}
+	p.header = fmt.Sprintf("%s: resolved %s", ref, dgst)
+	if !p.tty {
+		fmt.Fprintln(p.out, p.header)
+	}
+}
+
 // update takes a progress report; it is a remotes.ProgressFunc.
 func (p *progressPrinter) update(pr remotes.Progress) {
 	key := remotes.RefKey(pr.Desc)
@@ -117,11 +131,16 @@ func (p *progressPrinter) draw() {
 	if p.drawn > 0 {
 		fmt.Fprintf(&b, "\x1b[%dA", p.drawn)
 	}
+	lines := len(p.order)
+	if p.header != "" {
+		fmt.Fprintf(&b, "\x1b[2K%s\n", p.header)
+		lines++
+	}
 	for _, key := range p.order {
 		it := p.items[key]
 		fmt.Fprintf(&b, "\x1b[2K%-24.24s %-11s %s %s/%s\n", shortKey(key), p.stateName(it.state), bar(it.offset, it.total, 30), humanSize(it.offset), humanSize(it.total))
 	}
-	p.drawn = len(p.order)
+	p.drawn = lines
 	io.WriteString(p.out, b.String())
 }
 
