@@ -60,16 +60,8 @@ func readConfigFile(path string) (*configFile, error) {
 		helpers: map[string]string{},
 		store:   raw.CredsStore,
 	}
-	// Of several spellings of one host the canonical one wins, then the
-	// first in sorted order, so that the choice does not depend on map
-	// order; an entry with credentials beats a placeholder.
-	keys := slices.Sorted(maps.Keys(raw.Auths))
-	slices.SortStableFunc(keys, func(a, b string) int {
-		ka, _ := hostKey(a)
-		kb, _ := hostKey(b)
-		return cmpBool(a == serverURL(ka), b == serverURL(kb))
-	})
-	for _, k := range keys {
+	// An entry with credentials beats a placeholder.
+	for _, k := range orderedKeys(raw.Auths) {
 		key, ok := hostKey(k)
 		if !ok || key == "" {
 			continue
@@ -85,13 +77,7 @@ func readConfigFile(path string) (*configFile, error) {
 			f.auths[key] = e
 		}
 	}
-	helpers := slices.Sorted(maps.Keys(raw.CredHelpers))
-	slices.SortStableFunc(helpers, func(a, b string) int {
-		ka, _ := hostKey(a)
-		kb, _ := hostKey(b)
-		return cmpBool(a == serverURL(ka), b == serverURL(kb))
-	})
-	for _, k := range helpers {
+	for _, k := range orderedKeys(raw.CredHelpers) {
 		key, ok := hostKey(k)
 		if _, seen := f.helpers[key]; ok && key != "" && !seen && raw.CredHelpers[k] != "" {
 			f.helpers[key] = raw.CredHelpers[k]
@@ -181,4 +167,17 @@ func jsonErrorAt(data []byte, err error) string {
 	line := bytes.Count(lead, []byte{'\n'}) + 1
 	col := len(lead) - bytes.LastIndexByte(lead, '\n')
 	return fmt.Sprintf("line %d, column %d: %s", line, col, msg)
+}
+
+// orderedKeys returns the keys of m in the order they are taken: of
+// several spellings of one host the canonical one first, then sorted
+// order, so that the choice never depends on map order.
+func orderedKeys[V any](m map[string]V) []string {
+	keys := slices.Sorted(maps.Keys(m))
+	slices.SortStableFunc(keys, func(a, b string) int {
+		ka, _ := hostKey(a)
+		kb, _ := hostKey(b)
+		return cmpBool(a == serverURL(ka), b == serverURL(kb))
+	})
+	return keys
 }
