@@ -13,7 +13,9 @@ import (
 	"github.com/daemonless/containerd/content/local"
 	"github.com/daemonless/containerd/images"
 	"github.com/daemonless/containerd/internal/metadata"
+	"github.com/daemonless/containerd/internal/unpack"
 	"github.com/daemonless/containerd/namespaces"
+	"github.com/daemonless/containerd/snapshot"
 )
 
 // DefaultRoot returns the root used when New is given none: /var/lib/dctr
@@ -49,6 +51,8 @@ type clientOpts struct {
 	stateDir     string
 	contentStore content.Store
 	imageStore   images.Store
+	snapshotter  string
+	snapshotters map[string]snapshot.Snapshotter
 }
 
 // WithNamespace sets the client's default namespace, used by calls whose
@@ -112,6 +116,11 @@ type Client struct {
 	content   content.Store
 	images    images.Store
 
+	snMu               sync.Mutex
+	snapshotters       map[string]*metadata.Snapshotter
+	defaultSnapshotter string
+	unpacker           *unpack.Unpacker
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -142,7 +151,11 @@ func New(root string, opts ...ClientOpt) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new client: %w", err)
 	}
-	c := &Client{root: root, stateDir: o.stateDir, namespace: o.namespace, db: db, content: o.contentStore, images: o.imageStore}
+	c := &Client{root: root, stateDir: o.stateDir, namespace: o.namespace, db: db, content: o.contentStore, images: o.imageStore,
+		snapshotters: map[string]*metadata.Snapshotter{}, defaultSnapshotter: o.snapshotter, unpacker: unpack.New()}
+	for name, sn := range o.snapshotters {
+		c.snapshotters[name] = metadata.NewSnapshotter(db, name, sn, o.namespace)
+	}
 	if c.images == nil {
 		c.images = metadata.NewImageStore(db, o.namespace)
 	}
@@ -178,6 +191,12 @@ func (c *Client) ImageService() images.Store { return c.images }
 // Close releases the client. Calls under way finish first; later ones
 // fail. Close is idempotent.
 func (c *Client) Close() error {
-	c.closeOnce.Do(func() { c.closeErr = c.db.Close() })
+	c.closeOnce.Do(func() {
+		serr := c.closeSnapshotters()
+		c.closeErr = c.db.Close()
+		if c.closeErr == nil {
+			c.closeErr = serr
+		}
+	})
 	return c.closeErr
 }

@@ -32,6 +32,14 @@ type Image interface {
 	Size(ctx context.Context) (int64, error)
 	// ContentStore is the store holding the image's content.
 	ContentStore() content.Store
+	// Unpack unpacks the platform's layers into the snapshotter called
+	// snapshotterName ("" for the client's default), one committed
+	// snapshot per layer named by its ChainID; layers already unpacked
+	// are skipped.
+	Unpack(ctx context.Context, snapshotterName string, opts ...UnpackOpt) error
+	// IsUnpacked reports whether the platform's top layer snapshot is
+	// committed in that snapshotter.
+	IsUnpacked(ctx context.Context, snapshotterName string) (bool, error)
 }
 
 type image struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/daemonless/containerd/images"
+	"github.com/daemonless/containerd/platforms"
 	"github.com/daemonless/containerd/remotes"
 	"github.com/daemonless/containerd/remotes/docker"
 	"github.com/daemonless/containerd/remotes/docker/config"
@@ -55,12 +56,14 @@ func (c *Client) Fetch(ctx context.Context, ref string, opts ...RemoteOpt) (imag
 	if err != nil {
 		return images.Image{}, err
 	}
-	return c.fetch(ctx, rc, ref, 0)
+	return c.fetch(ctx, rc, ref, 0, nil)
 }
 
 // fetch resolves ref and fetches its tree, keeping at most limit manifests
 // of an index (0: all the platform matcher accepts).
-func (c *Client) fetch(ctx context.Context, rc *remoteContext, ref string, limit int) (images.Image, error) {
+// A pullUnpacker, when not nil, is told of every blob in the store and of
+// the manifests.
+func (c *Client) fetch(ctx context.Context, rc *remoteContext, ref string, limit int, pu *pullUnpacker) (images.Image, error) {
 	res, err := rc.resolverFor(ctx)
 	if err != nil {
 		return images.Image{}, err
@@ -82,12 +85,22 @@ func (c *Client) fetch(ctx context.Context, rc *remoteContext, ref string, limit
 		if images.IsNonDistributableType(d.MediaType) {
 			return nil, nil // foreign layers are not fetched
 		}
-		return nil, remotes.Fetch(ctx, store, fetcher, d, tops...)
+		if err := remotes.Fetch(ctx, store, fetcher, d, tops...); err != nil {
+			return nil, err
+		}
+		if pu != nil {
+			pu.blobs.in(d.Digest)
+		}
+		return nil, nil
 	})
 	children := images.ChildrenHandler(store)
 	children = images.FilterPlatforms(children, rc.platform)
 	children = images.LimitManifests(children, rc.platform, limit)
-	handler := images.Handlers(append(append([]images.Handler{}, rc.handlers...), fetchHandler, children)...)
+	handlers := append(append([]images.Handler{}, rc.handlers...), fetchHandler)
+	if pu != nil {
+		handlers = append(handlers, images.HandlerFunc(pu.handler(ctx)))
+	}
+	handler := images.Handlers(append(handlers, children)...)
 	if err := images.Dispatch(ctx, handler, rc.downloads, desc); err != nil {
 		if errdefs.IsNotFound(err) && images.IsIndexType(desc.MediaType) {
 			// No manifest for the platform: say which the index has.
@@ -115,10 +128,40 @@ func (c *Client) Pull(ctx context.Context, ref string, opts ...RemoteOpt) (Image
 	if rc.allPlatforms {
 		limit = 0
 	}
-	rec, err := c.fetch(ctx, rc, ref, limit)
+	var pu *pullUnpacker
+	if rc.unpack {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		pu = &pullUnpacker{c: c, rc: rc, platform: rc.platform}
+		if rc.allPlatforms {
+			pu.platform = platforms.Default()
+		}
+		rec, err := c.fetch(ctx, rc, ref, limit, pu)
+		if err != nil {
+			cancel()
+			pu.wait()
+			return nil, err
+		}
+		started, err := pu.wait()
+		if err == nil && !started {
+			err = fmt.Errorf("no manifest for the platform to unpack: %w", errdefs.ErrNotFound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pull %s: unpack: %w", rec.Name, err)
+		}
+		return c.storePulled(ctx, rc, rec)
+	}
+	rec, err := c.fetch(ctx, rc, ref, limit, nil)
 	if err != nil {
 		return nil, err
 	}
+	return c.storePulled(ctx, rc, rec)
+}
+
+// storePulled checks that a fetched image has its platform's manifest and
+// stores its record.
+func (c *Client) storePulled(ctx context.Context, rc *remoteContext, rec images.Image) (Image, error) {
 	// The manifest for the platform must be there, or the index holds none.
 	if _, err := images.Manifest(ctx, c.ContentStore(), rec.Target, rc.platform); err != nil {
 		return nil, fmt.Errorf("pull %s: %w", rec.Name, err)

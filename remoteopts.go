@@ -31,6 +31,8 @@ type remoteContext struct {
 	labels       map[string]string
 	handlers     []images.Handler
 	progress     remotes.ProgressFunc
+	unpack       bool
+	snapshotter  string
 }
 
 func (c *Client) remoteContext(opts []RemoteOpt) (*remoteContext, error) {
