@@ -32,17 +32,20 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 
 func newImagesPullCommand(g *globalOptions) *cobra.Command {
 	var (
-		ro       remoteOptions
-		platform string
-		all      bool
+		ro          remoteOptions
+		platform    string
+		all         bool
+		noUnpack    bool
+		snapshotter string
 	)
 	cmd := &cobra.Command{
 		Use:   "pull [flags] REF",
 		Short: "Pull an image from a registry",
 		Long: `Pull the image REF for a platform (the host's by default): its index or
 manifest, config and layers, checked and stored in the content store; the
-image record is stored last. Progress is shown live on a terminal and as
-plain lines otherwise.`,
+image record is stored last. The image is unpacked into the snapshotter as
+it downloads, unless --no-unpack. Progress is shown live on a terminal and
+as plain lines otherwise.`,
 		Args: exactArgs(1, "REF"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ref, err := remotes.ParseRef(args[0])
@@ -55,6 +58,12 @@ plain lines otherwise.`,
 			}
 			if all {
 				opts = append(opts, containerd.WithAllPlatforms)
+			}
+			if !noUnpack {
+				opts = append(opts, containerd.WithPullUnpack)
+				if snapshotter != "" {
+					opts = append(opts, containerd.WithPullSnapshotter(snapshotter))
+				}
 			}
 			return g.withClient(cmd, func(ctx context.Context, client *containerd.Client) error {
 				res, err := ro.resolver(ctx, cmd, ref)
@@ -72,7 +81,17 @@ plain lines otherwise.`,
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", img.Name(), img.Target().Digest)
+				if _, err := fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", img.Name(), img.Target().Digest); err != nil || noUnpack {
+					return err
+				}
+				diffIDs, err := img.RootFS(ctx)
+				if err != nil {
+					return err
+				}
+				if snapshotter == "" {
+					snapshotter = client.DefaultSnapshotter()
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "unpacked into %s: %s\n", snapshotter, images.ChainID(diffIDs))
 				return err
 			})
 		},
@@ -80,6 +99,8 @@ plain lines otherwise.`,
 	ro.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&platform, "platform", "", "`PLATFORM` to pull (\"linux/arm64\"); default: the host's")
 	cmd.Flags().BoolVar(&all, "all-platforms", false, "pull every platform of an index")
+	cmd.Flags().BoolVar(&noUnpack, "no-unpack", false, "only download: do not unpack into a snapshotter")
+	cmd.Flags().StringVar(&snapshotter, "snapshotter", "", "`NAME` of the snapshotter to unpack into (default: overlay where the root supports it)")
 	return cmd
 }
 

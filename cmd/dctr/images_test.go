@@ -22,7 +22,7 @@ func TestImagesVerbs(t *testing.T) {
 	if !strings.HasPrefix(out, ref+": resolved "+idx.Manifest.Digest.String()+"\n") {
 		t.Errorf("dctr images pull does not start with the resolved line:\n%s", out)
 	}
-	if !strings.Contains(out, ": done ") || !strings.Contains(out, "elapsed: ") || !strings.HasSuffix(out, ref+": "+idx.Manifest.Digest.String()+"\n") {
+	if !strings.Contains(out, ": done ") || !strings.Contains(out, "elapsed: ") || !strings.Contains(out, ref+": "+idx.Manifest.Digest.String()+"\nunpacked into ") {
 		t.Fatalf("dctr images pull printed:\n%s", out)
 	}
 	if n := strings.Count(out, ": done "); n != 5 {
