@@ -5,4 +5,7 @@
 //   - contentpipeline: build a small OCI image's blobs in memory, ingest
 //     them into a content store with digest checks, label, list and read
 //     them back.
+//   - pullunpack: push a small image to an in-process registry, pull it
+//     into a fresh root with unpack, and show its snapshots and root
+//     filesystem (the README's main job).
 package examples
