@@ -217,7 +217,7 @@ hosts=$work/hosts.d
 mkdir -p "$hosts"
 # run_dctr unpack|download
 run_dctr() {
-	local mode=$1 d=$work/dctr-$mode.$run_no tool=dctr args=() out
+	local mode=$1; local d=$work/dctr-$mode.$run_no tool=dctr args=() out
 	rm -rf "$d"; mkdir -p "$d"
 	[ "$mode" = download ] && { tool=dctr-download; args=(--no-unpack); }
 	out=$d/pull.out

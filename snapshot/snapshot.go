@@ -99,8 +99,8 @@ type Snapshotter interface {
 	Update(ctx context.Context, info Info, fieldpaths ...string) (Info, error)
 
 	// Usage tells the disk the snapshot uses by itself. For an active
-	// snapshot it is measured now; for a committed one it was measured
-	// at Commit.
+	// snapshot or a view it is measured now; a committed one, whose
+	// contents cannot change, may be measured once and remembered.
 	Usage(ctx context.Context, key string) (Usage, error)
 
 	// Mounts returns the mounts of an active snapshot or a view, as

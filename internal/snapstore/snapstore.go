@@ -49,6 +49,9 @@ type record struct {
 	Updated time.Time         `json:"updated"`
 	Inodes  int64             `json:"inodes,omitempty"`
 	Size    int64             `json:"size,omitempty"`
+	// Measured tells that Inodes and Size hold a committed snapshot's
+	// usage, measured at its first Usage call.
+	Measured bool `json:"measured,omitempty"`
 }
 
 func (r record) info(key string) snapshot.Info {
@@ -343,27 +346,41 @@ func (s *Store) Update(ctx context.Context, info snapshot.Info, fieldpaths ...st
 	return out, err
 }
 
-// Usage implements snapshot.Snapshotter: a committed snapshot's usage as
-// measured at Commit, the others' measured now by walking their tree.
+// Usage implements snapshot.Snapshotter: active snapshots and views are
+// measured now by walking their tree; a committed snapshot is measured
+// once, at its first Usage call, and the result kept in its record. (Not
+// at Commit: the walk of a freshly unpacked layer would sit on every
+// pull's critical path, for a figure few ever ask for.)
 func (s *Store) Usage(ctx context.Context, key string) (snapshot.Usage, error) {
 	var r record
 	err := s.db.View(ctx, func(tx *bolt.Tx) (err error) {
 		r, err = get(tx, key)
 		return err
 	})
-	if err != nil || r.Kind == snapshot.KindCommitted.String() {
+	if err != nil || r.Measured {
 		return snapshot.Usage{Inodes: r.Inodes, Size: r.Size}, err
 	}
 	inodes, size, err := fstree.Usage(ctx, s.FS(r.ID))
 	if err != nil {
 		return snapshot.Usage{}, fmt.Errorf("snapshot %q: usage: %w", key, err)
 	}
+	if r.Kind == snapshot.KindCommitted.String() {
+		// Best effort: a failure only means measuring again next time.
+		s.db.Update(ctx, func(tx *bolt.Tx) error {
+			cur, err := get(tx, key)
+			if err != nil || cur.ID != r.ID {
+				return err
+			}
+			cur.Inodes, cur.Size, cur.Measured = inodes, size, true
+			return put(tx, key, cur)
+		})
+	}
 	return snapshot.Usage{Inodes: inodes, Size: size}, nil
 }
 
-// Commit implements snapshot.Snapshotter. The usage of the active
-// snapshot's tree is measured first, outside the transaction; the
-// committed snapshot keeps the active one's id and directory.
+// Commit implements snapshot.Snapshotter. The committed snapshot keeps
+// the active one's id and directory; its usage is measured later, when
+// first asked for.
 func (s *Store) Commit(ctx context.Context, name, key string, opts ...snapshot.Opt) error {
 	info, err := snapshot.ApplyOpts(opts...)
 	if err != nil {
@@ -381,10 +398,6 @@ func (s *Store) Commit(ctx context.Context, name, key string, opts ...snapshot.O
 	}
 	if sn.Kind != snapshot.KindActive {
 		return fmt.Errorf("snapshot %q: is a %s, only an active snapshot can be committed: %w", key, sn.Kind, errdefs.ErrFailedPrecondition)
-	}
-	inodes, size, err := fstree.Usage(ctx, s.FS(sn.ID))
-	if err != nil {
-		return fmt.Errorf("snapshot %q: usage: %w", key, err)
 	}
 	return s.db.Update(ctx, func(tx *bolt.Tx) error {
 		r, err := get(tx, key)
@@ -419,7 +432,7 @@ func (s *Store) Commit(ctx context.Context, name, key string, opts ...snapshot.O
 		if info.Labels != nil {
 			r.Labels = info.Labels
 		}
-		r.Kind, r.Inodes, r.Size = snapshot.KindCommitted.String(), inodes, size
+		r.Kind = snapshot.KindCommitted.String()
 		r.Created = time.Now().UTC()
 		r.Updated = r.Created
 		if err := tx.Bucket(bucketSnapshots).Delete([]byte(key)); err != nil {

@@ -96,26 +96,13 @@ func LayerImage(t testing.TB, layers ...[]Entry) Image {
 // TarImage is LayerImage for ready-made tar streams, each gzip-compressed.
 func TarImage(t testing.TB, tars ...[]byte) Image {
 	t.Helper()
-	img := Image{Blobs: map[digest.Digest][]byte{}}
-	config := ocispec.Image{
-		Created:  &created,
-		Platform: ocispec.Platform{OS: "linux", Architecture: runtime.GOARCH},
-		Config:   ocispec.ImageConfig{Cmd: []string{"/bin/sh"}},
-		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{}},
-	}
-	img.Layers = []ocispec.Descriptor{}
+	img := Image{Blobs: map[digest.Digest][]byte{}, Layers: []ocispec.Descriptor{}}
+	diffIDs := []digest.Digest{}
 	for _, tb := range tars {
-		config.RootFS.DiffIDs = append(config.RootFS.DiffIDs, digest.FromBytes(tb))
+		diffIDs = append(diffIDs, digest.FromBytes(tb))
 		img.Layers = append(img.Layers, img.add(ocispec.MediaTypeImageLayerGzip, Gzip(t, tb)))
 	}
-	img.Config = img.addJSON(t, ocispec.MediaTypeImageConfig, config)
-	img.Manifest = img.addJSON(t, ocispec.MediaTypeImageManifest, ocispec.Manifest{
-		Versioned: specs.Versioned{SchemaVersion: 2},
-		MediaType: ocispec.MediaTypeImageManifest,
-		Config:    img.Config,
-		Layers:    img.Layers,
-	})
-	return img
+	return img.withConfig(t, diffIDs)
 }
 
 // WithDiffIDs returns img (a single image) with its config's diffIDs
@@ -126,17 +113,24 @@ func (img Image) WithDiffIDs(t testing.TB, diffIDs ...digest.Digest) Image {
 	for _, l := range img.Layers {
 		out.Blobs[l.Digest] = img.Blobs[l.Digest]
 	}
-	config := ocispec.Image{
+	return out.withConfig(t, diffIDs)
+}
+
+// withConfig adds to img, whose layers are set, a config listing diffIDs
+// and the manifest.
+func (img Image) withConfig(t testing.TB, diffIDs []digest.Digest) Image {
+	t.Helper()
+	img.Config = img.addJSON(t, ocispec.MediaTypeImageConfig, ocispec.Image{
 		Created:  &created,
 		Platform: ocispec.Platform{OS: "linux", Architecture: runtime.GOARCH},
+		Config:   ocispec.ImageConfig{Cmd: []string{"/bin/sh"}},
 		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: diffIDs},
-	}
-	out.Config = out.addJSON(t, ocispec.MediaTypeImageConfig, config)
-	out.Manifest = out.addJSON(t, ocispec.MediaTypeImageManifest, ocispec.Manifest{
+	})
+	img.Manifest = img.addJSON(t, ocispec.MediaTypeImageManifest, ocispec.Manifest{
 		Versioned: specs.Versioned{SchemaVersion: 2},
 		MediaType: ocispec.MediaTypeImageManifest,
-		Config:    out.Config,
-		Layers:    out.Layers,
+		Config:    img.Config,
+		Layers:    img.Layers,
 	})
-	return out
+	return img
 }
