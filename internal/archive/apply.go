@@ -84,7 +84,9 @@ func WithWhiteouts(f WhiteoutFormat) ApplyOpt {
 // WithParents names the directories of the layers below the target,
 // topmost first; they are only read. They give a parent directory that an
 // entry needs but the layer does not hold the mode, owner, times and
-// xattrs of the same directory below, and, in overlay mode, they hold the
+// xattrs of the same directory below, and, in overlay mode, they tell
+// where such a directory is when it is a symlink below (the entry goes
+// where the symlink leads, see the package documentation) and hold the
 // targets of hard links to files of lower layers, which are copied up into
 // the target and linked there. Lookups in them follow overlay rules: a
 // whiteout or an opaque directory hides what is below. The default is
@@ -133,28 +135,36 @@ type Result struct {
 type pending struct {
 	opts     applyOptions
 	links    map[string]string   // name -> hard link target found in no layer yet
-	implicit map[string]struct{} // parent directories the layer did not hold
+	implicit map[string]struct{} // parent directories the layer made up
 	dirs     []dirMeta           // the directories' modes and times, set again last
 }
 
 // Pending reports whether the apply left work that needs the layers below:
 // in overlay mode without [WithParents], hard links to files the layer
-// does not hold, and parent directories it did not hold, which should get
-// the attributes of the same directories below. [Result.Finish] does it.
+// does not hold, and parent directories it did not hold, which it made
+// up: they should get the attributes of the same directories below, or,
+// where the layers below have a symlink, give way to it. [Result.Finish]
+// does it.
 func (r *Result) Pending() bool {
 	return r.pending != nil
 }
 
 // Finish does the work the apply left pending (see [Result.Pending]) in
 // dir, the directory the layer was applied to, given the directories of
-// the layers below, topmost first, once they are complete. It copies up
-// the targets of pending hard links from them and links them, and gives
-// made-up parent directories the attributes of their namesakes below. It
-// fails, with errdefs.ErrInvalidArgument, if a hard link target is in no
-// layer. Finish does nothing when nothing is pending; on success nothing is
-// pending anymore. Applying layers in parallel, each into its own overlay
-// upperdir, then finishing them in order from the bottom, gives the same
-// result as applying them in order with WithParents.
+// the layers below, topmost first, once they are complete. First the
+// made-up parent directories, parents first: one that is a symlink in the
+// merged view of the layers below gives way to it, what the layer put in
+// it being renamed to where the symlink leads, inside dir (merged into a
+// directory there, the moved entries winning; whiteouts and opaque
+// directories move as they are); the others take the attributes of their
+// namesakes below. Then it copies up the targets of pending hard links and
+// links them, their paths resolved as the entries' were. It fails, with
+// errdefs.ErrInvalidArgument, if a hard link target is in no layer, or if
+// a symlink below loops, naming an entry under it. Finish does nothing
+// when nothing is pending; on success nothing is pending anymore. Applying
+// layers in parallel, each into its own overlay upperdir, then finishing
+// them in order from the bottom, gives the same result as applying them in
+// order with WithParents.
 func (r *Result) Finish(ctx context.Context, dir string, parents ...string) error {
 	if r.pending == nil {
 		return nil
@@ -166,6 +176,10 @@ func (r *Result) Finish(ctx context.Context, dir string, parents ...string) erro
 		return err
 	}
 	defer a.close()
+	// Directories first: pending hard links may be under those that move.
+	if err := a.settle(ctx, r.pending.implicit); err != nil {
+		return err
+	}
 	for _, name := range sortedKeys(r.pending.links) {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("layer: %w", err)
@@ -180,21 +194,9 @@ func (r *Result) Finish(ctx context.Context, dir string, parents ...string) erro
 			return entryError(name, err)
 		}
 	}
-	for _, name := range sortedKeys(r.pending.implicit) {
-		a.cache.flush()
-		dir, base := splitPath(name)
-		p, st, err := a.stat(dir, base)
-		if missing(err) || err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			continue // removed or replaced since
-		}
-		if err == nil {
-			err = a.inherit(p.fd, name, base)
-		}
-		if err != nil {
-			return entryError(name, err)
-		}
-	}
-	a.dirs = slices.Concat(r.pending.dirs, a.dirs)
+	// The layer's own directories last: their attributes win over those
+	// from below, should two paths name one directory.
+	a.dirs = slices.Concat(a.dirs, r.pending.dirs)
 	if err := a.finishDirs(); err != nil {
 		return err
 	}
@@ -337,9 +339,11 @@ type applier struct {
 	buf        []byte
 	dirs       []dirMeta
 
-	created  map[childKey]origin // delete mode only
-	implicit map[string]struct{} // overlay mode without parents only
-	links    map[string]string   // overlay mode without parents, apply only
+	created   map[childKey]origin // delete mode only
+	implicit  map[string]struct{} // overlay mode without parents only
+	links     map[string]string   // overlay mode without parents, apply only
+	unsettled map[string]struct{} // Finish: made-up directories resolve sees through
+	followed  map[string]struct{} // names of the symlinks below resolve followed
 }
 
 func newApplier(dir string, o applyOptions, applying bool) (*applier, error) {
@@ -499,7 +503,10 @@ func (a *applier) keepXattr(key string) bool {
 }
 
 // parent returns the directory dir of the target, resolved inside the
-// root. When create is set, missing directories are made.
+// root. When create is set, missing directories are made. In overlay mode,
+// a directory the target does not hold is looked for in the merged view
+// of the layers (see resolve): a symlink below leads where it does in a
+// mount of them.
 func (a *applier) parent(dir string, create bool) (dirRef, error) {
 	if dir == "." {
 		return a.root, nil
@@ -507,17 +514,21 @@ func (a *applier) parent(dir string, create bool) (dirRef, error) {
 	if d, ok := a.cache.get(dir); ok {
 		return d, nil
 	}
+	real := dir
 	fd, err := openInRoot(a.root.fd, dir, unix.O_PATH|unix.O_DIRECTORY)
-	if err == unix.ENOENT && create {
-		fd, err = a.mkdirAll(dir)
+	if err == unix.ENOENT && a.o.whiteouts == WhiteoutOverlay {
+		// Not in the upperdir: find it in the merged view of the layers.
+		if real, err = a.resolve(dir); err == nil && real != dir {
+			fd, err = openInRoot(a.root.fd, real, unix.O_PATH|unix.O_DIRECTORY)
+		} else if err == nil {
+			err = unix.ENOENT
+		}
 	}
-	switch err {
-	case nil:
-	case unix.ENOTDIR, unix.ELOOP, unix.ENAMETOOLONG:
-		// Not a directory, or a symlink leading nowhere: the layer's doing.
-		return dirRef{}, fmt.Errorf("directory %q: %w: %w", dir, err, errdefs.ErrInvalidArgument)
-	default:
-		return dirRef{}, fmt.Errorf("directory %q: %w", dir, err)
+	if err == unix.ENOENT && create {
+		fd, err = a.mkdirAll(real)
+	}
+	if err != nil {
+		return dirRef{}, dirError(dir, err)
 	}
 	d, err := openDirRef(dir, fd)
 	if err != nil {
@@ -526,6 +537,16 @@ func (a *applier) parent(dir string, create bool) (dirRef, error) {
 	}
 	a.cache.put(d)
 	return d, nil
+}
+
+// dirError describes err, met resolving or making the directory dir.
+func dirError(dir string, err error) error {
+	switch err {
+	case unix.ENOTDIR, unix.ELOOP, unix.ENAMETOOLONG:
+		// Not a directory, or a symlink leading nowhere: the layer's doing.
+		return fmt.Errorf("directory %q: %w: %w", dir, err, errdefs.ErrInvalidArgument)
+	}
+	return fmt.Errorf("directory %q: %w", dir, err)
 }
 
 // mkdirAll makes the missing directories of dir, and returns it open.
@@ -626,6 +647,7 @@ func (a *applier) made(p dirRef, base string, how origin) {
 // replacing runs mk, which creates base in p; if base is taken, it removes
 // what is there and runs mk again.
 func (a *applier) replacing(p dirRef, base string, mk func() error) error {
+	a.shadowing(base)
 	err := mk()
 	if err != unix.EEXIST {
 		return err
@@ -634,6 +656,17 @@ func (a *applier) replacing(p dirRef, base string, mk func() error) error {
 		return err
 	}
 	return mk()
+}
+
+// shadowing is told that base is about to be made in a directory of the
+// target. If a directory was resolved through a symlink of that name in
+// the layers below, the new entry may hide it: the open directories are
+// forgotten.
+func (a *applier) shadowing(base string) {
+	if _, ok := a.followed[base]; ok {
+		a.cache.reset()
+		clear(a.followed)
+	}
 }
 
 // remove removes base from p, recursively.
@@ -711,6 +744,7 @@ func (a *applier) fill(fd int, r io.Reader) error {
 func (a *applier) dir(p dirRef, name, base string, m *meta) error {
 	how := merged
 	if name != "." {
+		a.shadowing(base)
 		err := unix.Mkdirat(p.fd, base, 0o700)
 		if err == unix.EEXIST {
 			var st unix.Stat_t
@@ -868,9 +902,11 @@ func missing(err error) bool {
 }
 
 // finishDirs sets the mode and times of the directories the layer holds,
-// deepest first, the last entry for a directory winning.
+// deepest first, the last entry for a directory winning, whatever path it
+// names it by.
 func (a *applier) finishDirs() error {
 	done := make(map[string]bool, len(a.dirs))
+	set := make(map[[2]uint64]bool, len(a.dirs)) // by device and inode
 	for i := len(a.dirs) - 1; i >= 0; i-- {
 		d := a.dirs[i]
 		if done[d.path] {
@@ -880,9 +916,11 @@ func (a *applier) finishDirs() error {
 		a.cache.flush()
 		dir, base := splitPath(d.path)
 		p, st, err := a.stat(dir, base)
-		if missing(err) || err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			continue // removed or replaced by a later entry
+		id := [2]uint64{st.Dev, st.Ino}
+		if missing(err) || err == nil && (st.Mode&unix.S_IFMT != unix.S_IFDIR || set[id]) {
+			continue // removed or replaced by a later entry, or set already
 		}
+		set[id] = true
 		if err == nil {
 			err = chmodAt(p.fd, base, d.mode)
 		}

@@ -23,7 +23,10 @@
 //     inside. The last element is then handled with *at system calls that
 //     never follow a symlink (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW, fchmodat2),
 //     and regular files are created with O_EXCL: what was there is removed
-//     first, never written through.
+//     first, never written through. In overlay mode, a directory the
+//     upperdir does not hold is looked up in the layers below element by
+//     element, never following anything (see "Overlay upperdirs"); where
+//     it leads is a path inside the root, resolved by the kernel as above.
 //   - Hard link targets are resolved the same way and linked without
 //     following a symlink; a link to a directory is refused.
 //   - Extended attributes overlayfs reads (trusted.overlay.*,
@@ -61,11 +64,35 @@
 // device NAME, and the xattr trusted.overlay.opaque="y" (which needs
 // root).
 //
+// # Overlay upperdirs
+//
+// In overlay mode the target is an upperdir: it holds this layer only, and
+// a mount of it over the layers below ([WithParents]) shows the result.
+// Paths are resolved in that merged view, as writing through the mount
+// would: when an entry's directory is not in the upperdir, each element
+// is looked up in the upperdir, then in the layers below, topmost first,
+// whiteouts and opaque directories hiding what is below. A symlink found
+// on the way, above or below, is followed inside the root: an absolute
+// target starts from the root, ".." stops there, and a chain of more than
+// 40 symlinks fails the entry with errdefs.ErrInvalidArgument. So with
+// "lib -> usr/lib" below, an entry "lib/x" whose layer has no "lib/"
+// entry lands in "usr/lib/x" of the upperdir, and "lib" stays a symlink
+// in the mount, as it would applying the layers in turn to one directory.
+// Directories on the way that the upperdir lacks are made, with the mode,
+// owner, times and xattrs of the same directory below, or 0755 and root's
+// when there is none; a symlink whose target is missing leads to
+// directories so made, inside the root. A directory entry ("lib/") over a
+// symlink below replaces it, as any directory replaces a non-directory; a
+// parent the layer needs where a lower layer has a file hides the file.
+//
 // # Parallel unpacking
 //
 // In overlay mode each layer can be applied to its own upperdir before the
-// layers below it exist. What needs them, hard links to files of lower
-// layers and the attributes of parent directories a layer does not hold,
-// is then left pending in the [Result] and done by [Result.Finish] once
-// they do.
+// layers below it exist. What needs them is then left pending in the
+// [Result] and done by [Result.Finish] once they do: hard links to files
+// of lower layers, and the parent directories the layer did not hold,
+// which it made up in the upperdir. Those take the attributes of the same
+// directories below or, when one is a symlink in the merged view below,
+// what the layer put in it is moved to where the symlink leads, as if the
+// layer had been applied through it.
 package archive

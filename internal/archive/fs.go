@@ -116,6 +116,27 @@ func removeAt(dirfd int, base string) error {
 	return unix.Unlinkat(dirfd, base, unix.AT_REMOVEDIR)
 }
 
+// readlinkAt returns the target of the symlink base in dirfd.
+func readlinkAt(dirfd int, base string) (string, error) {
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(dirfd, base, buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}
+
+// readNames returns the names in the directory open as dirfd.
+func readNames(dirfd int) ([]string, error) {
+	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	d := os.NewFile(uintptr(fd), ".")
+	defer d.Close()
+	return d.Readdirnames(-1)
+}
+
 // isWhiteout reports whether st is an overlay whiteout: a 0/0 character
 // device.
 func isWhiteout(st *unix.Stat_t) bool {
@@ -157,8 +178,10 @@ func readXattrs(p string, keep func(string) bool) (map[string]string, error) {
 	return xattrs, nil
 }
 
-// dirRef is an open directory inside the root, by the path it was opened
-// at. dev and ino identify it when the applier tracks what it creates.
+// dirRef is an open directory inside the root, by the path it was asked
+// for (in overlay mode, where that path leads in the merged view of the
+// layers: see resolve). dev and ino identify it when the applier tracks
+// what it creates.
 type dirRef struct {
 	path     string
 	fd       int

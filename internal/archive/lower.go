@@ -4,6 +4,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path"
 	"slices"
 	"strings"
 
@@ -106,11 +107,17 @@ func (a *applier) inherit(dirfd int, name, base string) error {
 		return err
 	}
 	defer unix.Close(lfd)
+	return a.inheritFrom(dirfd, name, base, lfd, &st)
+}
+
+// inheritFrom is inherit given what findLower found: name in lfd, whose
+// stat is st.
+func (a *applier) inheritFrom(dirfd int, name, base string, lfd int, st *unix.Stat_t) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return nil
 	}
 	_, lbase := splitPath(name)
-	m, err := a.metaOf(lfd, lbase, &st)
+	m, err := a.metaOf(lfd, lbase, st)
 	if err == nil {
 		err = a.own(dirfd, base, &m)
 	}
@@ -121,15 +128,24 @@ func (a *applier) inherit(dirfd int, name, base string) error {
 }
 
 // copyUp copies name from the parent layers into the target, with its
-// attributes, as overlayfs does before linking to a lower file. It
+// attributes, as overlayfs does before linking to a lower file; its
+// directory is found in the merged view of the layers (see resolve). It
 // reports whether name was found.
 func (a *applier) copyUp(name string) (bool, error) {
-	lfd, st, ok, err := a.findLower(name)
+	dir, base := splitPath(name)
+	if dir != "." {
+		var err error
+		if dir, err = a.resolve(dir); missing(err) || err == unix.ELOOP {
+			return false, nil // nothing there
+		} else if err != nil {
+			return false, err
+		}
+	}
+	lfd, st, ok, err := a.findLower(path.Join(dir, base))
 	if err != nil || !ok {
 		return false, err
 	}
 	defer unix.Close(lfd)
-	dir, base := splitPath(name)
 	typ := st.Mode & unix.S_IFMT
 	if typ == unix.S_IFDIR {
 		return true, invalid("hard link to directory %q", name)
@@ -146,10 +162,9 @@ func (a *applier) copyUp(name string) (bool, error) {
 	case unix.S_IFREG:
 		err = copyFile(lfd, p.fd, base)
 	case unix.S_IFLNK:
-		buf := make([]byte, unix.PathMax)
-		var n int
-		if n, err = unix.Readlinkat(lfd, base, buf); err == nil {
-			err = unix.Symlinkat(string(buf[:n]), p.fd, base)
+		var target string
+		if target, err = readlinkAt(lfd, base); err == nil {
+			err = unix.Symlinkat(target, p.fd, base)
 		}
 	default:
 		err = unix.Mknodat(p.fd, base, typ|0o600, int(st.Rdev))

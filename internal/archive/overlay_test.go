@@ -3,6 +3,8 @@ package archive
 import (
 	"archive/tar"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -203,5 +205,341 @@ func TestFinishHidden(t *testing.T) {
 		if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "not found") {
 			t.Errorf("Finish(link to %s, hidden) = %v, want not found", target, err)
 		}
+	}
+}
+
+// mountOverlay mounts upper over lowers, topmost first, and returns the
+// mount point, unmounted when the test ends. It skips the test when
+// overlay cannot be mounted here.
+func mountOverlay(t *testing.T, upper string, lowers ...string) string {
+	t.Helper()
+	merged, work := filepath.Join(t.TempDir(), "merged"), filepath.Join(t.TempDir(), "work")
+	for _, d := range []string{merged, work} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := "lowerdir=" + strings.Join(lowers, ":") + ",upperdir=" + upper + ",workdir=" + work
+	if err := unix.Mount("overlay", merged, "overlay", 0, opts); err != nil {
+		t.Skipf("mount overlay: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(merged, unix.MNT_DETACH) })
+	return merged
+}
+
+// treeOf lists what dir holds, by path: type, mode, owner, link count and
+// content of files, symlink targets; not times.
+func treeOf(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	tree := map[string]string{}
+	for p, s := range treeState(t, dir, "") {
+		desc := fmt.Sprintf("mode %o owner %d:%d", uint32(s.mode), s.uid, s.gid)
+		switch uint32(s.mode) & unix.S_IFMT {
+		case unix.S_IFREG:
+			desc += fmt.Sprintf(" nlink %d sha256 %x", s.nlink, s.content[:6])
+		case unix.S_IFLNK:
+			desc += " -> " + s.link
+		}
+		tree[p] = desc
+	}
+	return tree
+}
+
+// compareTrees fails the test where got and want differ.
+func compareTrees(t *testing.T, got, want map[string]string) {
+	t.Helper()
+	for _, p := range sortedKeys(want) {
+		if g, ok := got[p]; !ok {
+			t.Errorf("missing %s (want %s)", p, want[p])
+		} else if g != want[p] {
+			t.Errorf("%s: %s, want %s", p, g, want[p])
+		}
+	}
+	for _, p := range sortedKeys(got) {
+		if _, ok := want[p]; !ok {
+			t.Errorf("extra %s (%s)", p, got[p])
+		}
+	}
+}
+
+// applyOver applies ents in overlay mode to a new upperdir over lowers,
+// with WithParents, or without and then finished, and returns the upperdir.
+func applyOver(t *testing.T, finish bool, lowers []string, ents ...ent) string {
+	t.Helper()
+	upper := newTarget(t)
+	if !finish {
+		if res := mustApply(t, upper, append(overlayMode, WithParents(lowers...)), ents...); res.Pending() {
+			t.Errorf("Pending() = true after an apply WithParents")
+		}
+		return upper
+	}
+	res := mustApply(t, upper, overlayMode, ents...)
+	if err := res.Finish(context.Background(), upper, lowers...); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	if res.Pending() {
+		t.Errorf("Pending() = true after Finish")
+	}
+	return upper
+}
+
+// usrmergeLower holds directories that are symlinks, as in a distribution
+// with merged /usr, and a symlink escaping the root.
+var usrmergeLower = []ent{
+	dirEnt("usr/", 0o755),
+	dirEnt("usr/lib/", 0o750).with(func(h *tar.Header) { h.Uid, h.Gid, h.ModTime = 1000, 1000, time.Date(2015, 5, 5, 5, 5, 5, 0, time.UTC) }),
+	fileEnt("usr/lib/libc", "libc", 0o644),
+	fileEnt("usr/lib/libm", "libm", 0o644),
+	dirEnt("usr/lib/sub/", 0o755),
+	fileEnt("usr/lib/sub/old", "old", 0o644),
+	symlinkEnt("lib", "usr/lib"),
+	symlinkEnt("lib64", "/usr/lib"),
+	symlinkEnt("a", "b"),
+	symlinkEnt("b", "usr/lib"),
+	dirEnt("outside/", 0o755),
+	symlinkEnt("esc", "../../../outside"),
+}
+
+// TestOverlaySymlinkedParents applies a layer that writes through
+// symlinked directories of the layer below without holding them, in
+// overlay mode, with its parent given and finished later, and checks the
+// entries land where the symlinks lead, the symlinks stay in a mount, and
+// the mount shows what applying both layers to one directory gives.
+func TestOverlaySymlinkedParents(t *testing.T) {
+	requireRoot(t)
+	lower := newTarget(t)
+	mustApply(t, lower, nil, usrmergeLower...)
+	ents := []ent{
+		fileEnt("lib/x", "x", 0o644),
+		fileEnt("lib64/y", "y", 0o644),
+		fileEnt("a/z", "z", 0o644),
+		fileEnt("esc/w", "w", 0o644),
+		fileEnt("usr/lib/direct", "direct", 0o644),
+		fileEnt("lib/.wh.libc", "", 0),
+		fileEnt("lib/sub/.wh..wh..opq", "", 0),
+		fileEnt("lib/sub/deep", "deep", 0o644),
+		linkEnt("h", "lib/x"),
+		linkEnt("h2", "lib/libm"),
+	}
+	plain := newTarget(t)
+	mustApply(t, plain, nil, usrmergeLower...)
+	mustApply(t, plain, nil, ents...)
+	want := treeOf(t, plain)
+
+	if res := mustApply(t, newTarget(t), overlayMode, ents...); !res.Pending() {
+		t.Errorf("Pending() = false without parents, want true")
+	}
+	var uppers []map[string]string
+	for _, finish := range []bool{false, true} {
+		t.Run(fmt.Sprintf("finish=%v", finish), func(t *testing.T) {
+			upper := applyOver(t, finish, []string{lower}, ents...)
+			uppers = append(uppers, treeOf(t, upper))
+			for name, body := range map[string]string{"usr/lib/x": "x", "usr/lib/y": "y", "usr/lib/z": "z", "outside/w": "w", "usr/lib/sub/deep": "deep", "usr/lib/libm": "libm"} {
+				if got, err := os.ReadFile(filepath.Join(upper, name)); err != nil || string(got) != body {
+					t.Errorf("upper %s = %q, %v; want %q", name, got, err, body)
+				}
+			}
+			for _, name := range []string{"lib", "lib64", "a", "b", "esc", settleTemp} {
+				if exists(filepath.Join(upper, name)) {
+					t.Errorf("upper holds %s", name)
+				}
+			}
+			for link, target := range map[string]string{"h": "usr/lib/x", "h2": "usr/lib/libm"} {
+				if lstat(t, filepath.Join(upper, link)).Ino != lstat(t, filepath.Join(upper, target)).Ino {
+					t.Errorf("upper %s: not a link of %s", link, target)
+				}
+			}
+			if st := lstat(t, filepath.Join(upper, "usr/lib/libc")); !isWhiteout(&st) {
+				t.Errorf("upper usr/lib/libc: mode %o, want a whiteout", st.Mode)
+			}
+			if !isOpaqueDir(filepath.Join(upper, "usr/lib/sub")) {
+				t.Errorf("upper usr/lib/sub: not opaque")
+			}
+			low, up := lstat(t, filepath.Join(lower, "usr/lib")), lstat(t, filepath.Join(upper, "usr/lib"))
+			if up.Mode != low.Mode || up.Uid != low.Uid || up.Mtim != low.Mtim {
+				t.Errorf("upper usr/lib: mode %o owner %d mtime %v, want those below: %o %d %v", up.Mode, up.Uid, up.Mtim, low.Mode, low.Uid, low.Mtim)
+			}
+
+			merged := mountOverlay(t, upper, lower)
+			if target, err := os.Readlink(filepath.Join(merged, "lib")); err != nil || target != "usr/lib" {
+				t.Errorf("merged lib -> %q, %v; want usr/lib", target, err)
+			}
+			if got := readFile(t, filepath.Join(merged, "lib/x")); got != "x" {
+				t.Errorf("merged lib/x = %q, want x", got)
+			}
+			compareTrees(t, treeOf(t, merged), want)
+		})
+	}
+	if len(uppers) == 2 {
+		compareTrees(t, uppers[1], uppers[0]) // finished, applied with parents
+	}
+}
+
+func isOpaqueDir(p string) bool {
+	buf := make([]byte, 8)
+	n, err := unix.Lgetxattr(p, overlayOpaque, buf)
+	return err == nil && string(buf[:n]) == "y"
+}
+
+// TestOverlayMatchesPlain applies layers over symlinks below in overlay
+// mode, with the parent given and finished later, and checks that a mount
+// shows what applying them in turn to one directory gives.
+func TestOverlayMatchesPlain(t *testing.T) {
+	requireRoot(t)
+	isDir := func(name string, mode uint32) func(t *testing.T, upper string) {
+		return func(t *testing.T, upper string) {
+			if st := lstat(t, filepath.Join(upper, name)); st.Mode != unix.S_IFDIR|mode {
+				t.Errorf("upper %s: mode %o, want a %o directory", name, st.Mode, mode)
+			}
+		}
+	}
+	for _, c := range []struct {
+		name        string
+		lowers      [][]ent // bottom first
+		ents        []ent
+		withParents bool // only WithParents: the layer's order matters
+		check       func(t *testing.T, upper string)
+	}{{
+		name:   "directory entry over a symlink",
+		lowers: [][]ent{usrmergeLower},
+		ents:   []ent{dirEnt("lib/", 0o700), fileEnt("lib/x", "x", 0o644)},
+		check:  isDir("lib", 0o700),
+	}, {
+		name:        "directory entry after an entry through the symlink",
+		lowers:      [][]ent{usrmergeLower},
+		ents:        []ent{fileEnt("lib/x", "x", 0o644), dirEnt("lib/", 0o700), fileEnt("lib/y", "y", 0o644)},
+		withParents: true,
+		check:       isDir("lib", 0o700),
+	}, {
+		name:   "entries through the symlink over the layer's own",
+		lowers: [][]ent{usrmergeLower},
+		ents: []ent{
+			fileEnt("usr/lib/sub/g", "g", 0o644), fileEnt("usr/lib/c", "A", 0o644),
+			dirEnt("lib/sub/", 0o700).with(func(h *tar.Header) { h.Uid = 1234 }), fileEnt("lib/sub/f", "f", 0o644),
+			fileEnt("lib/c", "B", 0o600),
+		},
+		check: isDir("usr/lib/sub", 0o700),
+	}, {
+		name:   "directory entry through the symlink over a made-up one settled first",
+		lowers: [][]ent{usrmergeLower, {symlinkEnt("z", "usr/lib")}},
+		ents: []ent{
+			fileEnt("usr/lib/sub/g", "g", 0o644),
+			dirEnt("z/sub/", 0o700).with(func(h *tar.Header) { h.Uid = 1234 }), fileEnt("z/sub/f", "f", 0o644),
+		},
+		check: isDir("usr/lib/sub", 0o700),
+	}, {
+		name:   "symlink to a parent",
+		lowers: [][]ent{{dirEnt("a/", 0o755), symlinkEnt("a/b", "..")}},
+		ents:   []ent{fileEnt("a/b/a/b/x", "x", 0o644), fileEnt("a/b/y", "y", 0o644)},
+	}, {
+		name:   "symlink to the root",
+		lowers: [][]ent{{symlinkEnt("r", ".")}},
+		ents:   []ent{fileEnt("r/f", "f", 0o644), fileEnt("r/r/g", "g", 0o644), fileEnt("r/d/h", "h", 0o644)},
+	}, {
+		name:   "symlink under a symlink",
+		lowers: [][]ent{usrmergeLower, {dirEnt("usr/share/", 0o711), symlinkEnt("usr/lib/s", "../share")}},
+		ents:   []ent{fileEnt("lib/s/f", "f", 0o644), fileEnt("lib/s/d/g", "g", 0o644)},
+	}, {
+		name:   "symlink of the layer to a directory below",
+		lowers: [][]ent{usrmergeLower},
+		ents:   []ent{symlinkEnt("l", "usr/lib"), fileEnt("l/f", "f", 0o644), fileEnt("l/sub/g", "g", 0o644)},
+	}, {
+		name:   "opaque directory over a symlink",
+		lowers: [][]ent{{dirEnt("usr/lib/", 0o755), dirEnt("d/", 0o755), symlinkEnt("d/lib", "/usr/lib")}},
+		ents:   []ent{dirEnt("d/", 0o755), fileEnt("d/.wh..wh..opq", "", 0), fileEnt("d/lib/x", "x", 0o644)},
+		check:  isDir("d/lib", 0o755),
+	}, {
+		name:   "symlink whited out above",
+		lowers: [][]ent{usrmergeLower, {fileEnt(".wh.lib", "", 0)}},
+		ents:   []ent{fileEnt("lib/x", "x", 0o644)},
+		check:  isDir("lib", 0o755),
+	}, {
+		name:   "symlink replaced above",
+		lowers: [][]ent{usrmergeLower, {symlinkEnt("lib", "usr/lib/sub"), fileEnt("usr/lib/sub/.wh..wh..opq", "", 0)}},
+		ents:   []ent{fileEnt("lib/x", "x", 0o644), fileEnt("lib/old", "new", 0o644)},
+	}} {
+		t.Run(c.name, func(t *testing.T) {
+			var lowers []string // topmost first
+			plain := newTarget(t)
+			for i, l := range c.lowers {
+				dir, opts := newTarget(t), []ApplyOpt(nil)
+				if i > 0 {
+					opts = append(overlayMode, WithParents(lowers...))
+				}
+				mustApply(t, dir, opts, l...)
+				mustApply(t, plain, nil, l...)
+				lowers = append([]string{dir}, lowers...)
+			}
+			mustApply(t, plain, nil, c.ents...)
+			want := treeOf(t, plain)
+			for _, finish := range []bool{false, true} {
+				if finish && c.withParents {
+					continue
+				}
+				upper := applyOver(t, finish, lowers, c.ents...)
+				if c.check != nil {
+					c.check(t, upper)
+				}
+				compareTrees(t, treeOf(t, mountOverlay(t, upper, lowers...)), want)
+			}
+		})
+	}
+}
+
+// TestOverlaySymlinkLoop checks that an entry under a symlink loop below
+// fails, naming it, in both overlay modes, and that nothing outside the
+// target changed.
+func TestOverlaySymlinkLoop(t *testing.T) {
+	for _, finish := range []bool{false, true} {
+		sb := newSandbox(t)
+		lower := filepath.Join(sb.base, "lower")
+		mustApply(t, sb.base, nil, dirEnt("lower/", 0o755), symlinkEnt("lower/l1", "l2"), symlinkEnt("lower/l2", "l1"))
+		sb.state(t) // sets the access times of the new files
+		sb.before = sb.state(t)
+		opts := append(overlayMode, WithParents(lower))
+		if finish {
+			opts = overlayMode
+		}
+		res, err := applyEnts(t, sb.root, opts, fileEnt("l1/x", "x", 0o644))
+		if finish && err == nil {
+			err = res.Finish(context.Background(), sb.root, lower)
+		}
+		if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), `layer entry "l1/x"`) || !errors.Is(err, unix.ELOOP) {
+			t.Errorf("finish=%v: applying l1/x over a loop = %v, want ELOOP naming the entry", finish, err)
+		}
+		sb.check(t)
+	}
+}
+
+// TestOverlaySymlinkedParentsOutside checks that symlinks below leading
+// outside the root, or nowhere, lead inside it, in both overlay modes:
+// the directories they name are made there, and nothing outside changes.
+func TestOverlaySymlinkedParentsOutside(t *testing.T) {
+	for _, finish := range []bool{false, true} {
+		sb := newSandbox(t)
+		lower := filepath.Join(sb.base, "lower")
+		mustApply(t, sb.base, nil, dirEnt("lower/", 0o755),
+			symlinkEnt("lower/up", "../outside"), symlinkEnt("lower/abs", sb.out), symlinkEnt("lower/deep", "../../../../../../../outside/dir"))
+		sb.state(t) // sets the access times of the new files
+		sb.before = sb.state(t)
+		opts := append(overlayMode, WithParents(lower))
+		if finish {
+			opts = overlayMode
+		}
+		res, err := applyEnts(t, sb.root, opts,
+			fileEnt("up/secret", "pwned", 0o644), fileEnt("abs/secret", "pwned", 0o644), fileEnt("deep/inner", "pwned", 0o644),
+			linkEnt("h", "up/secret"))
+		if finish && err == nil {
+			err = res.Finish(context.Background(), sb.root, lower)
+		}
+		if err != nil {
+			t.Errorf("finish=%v: Apply = %v", finish, err)
+		}
+		for _, name := range []string{"outside/secret", abs(sb.out) + "/secret", "outside/dir/inner", "h"} {
+			if got, err := os.ReadFile(sb.in(name)); err != nil || string(got) != "pwned" {
+				t.Errorf("finish=%v: %s = %q, %v; want pwned", finish, name, got, err)
+			}
+		}
+		sb.check(t)
 	}
 }
