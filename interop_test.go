@@ -62,6 +62,8 @@ func interopImage(t *testing.T) testutil.Image {
 			testutil.Dir("becomes-file/", 0o755),
 			testutil.File("becomes-file/x", 0o644, "x\n"),
 			testutil.Symlink("link-becomes-file", "etc/passwd"),
+			testutil.Dir("usr/lib/", 0o755),
+			testutil.Symlink("lib", "usr/lib"),
 		},
 		[]testutil.Entry{
 			{Header: tar.Header{Typeflag: tar.TypeReg, Name: "usr/bin/.wh.su"}},
@@ -77,6 +79,9 @@ func interopImage(t *testing.T) testutil.Image {
 			{Header: tar.Header{Typeflag: tar.TypeReg, Name: "etc/.wh.empty"}},
 			owned(testutil.Dir("home/user/", 0o700), 1000, 1000),
 			testutil.File("usr/bin/new", 0o755, "new\n"),
+			// No entry for lib/: it is layer 1's symlink to usr/lib,
+			// and the file lands in usr/lib (usrmerge).
+			testutil.File("lib/libnew.so", 0o644, "lib\n"),
 		},
 	)
 }
@@ -206,6 +211,9 @@ func TestUnpackMatchesUmoci(t *testing.T) {
 			sort.Strings(diffs)
 			if len(diffs) > 0 {
 				t.Errorf("rootfs differs from umoci's in %d entries:\n%s", len(diffs), strings.Join(diffs, "\n"))
+			}
+			if _, ok := have["usr/lib/libnew.so"]; !ok || !strings.Contains(have["lib"], "-> usr/lib") {
+				t.Errorf("lib/libnew.so did not go through the lib -> usr/lib symlink: lib %q, usr/lib/libnew.so %q", have["lib"], have["usr/lib/libnew.so"])
 			}
 			if !bytes.Contains([]byte(have["usr/bin/tool"]), []byte(fmt.Sprintf("%x", sha256.Sum256([]byte("tool v2\n"))))) {
 				t.Errorf("usr/bin/tool is not layer 2's: %s", have["usr/bin/tool"])
