@@ -1,7 +1,8 @@
 // Package metadata provides the client's metadata database: one bbolt file,
-// <root>/meta.db, holding per-namespace records of content (and, as they
-// come, images, containers, snapshots and leases), and the namespaced
-// content store built over the on-disk one.
+// <root>/meta.db, holding per-namespace records of content, images,
+// snapshots and containers (and, as they come, leases), the namespaced
+// content store built over the on-disk one, and the namespaced
+// snapshotter built over a backend one (see [Snapshotter]).
 //
 // # Several processes, one root
 //
@@ -29,6 +30,12 @@
 //	    labels/<key> = <value>
 //	v1/<namespace>/images/<name>/
 //	    target                          the descriptor, as JSON
+//	    createdat, updatedat, labels/
+//	v1/<namespace>/snapshots/<snapshotter>/<key>/
+//	    kind, name (the backend key), parent, createdat, updatedat,
+//	    labels/, children/<key>
+//	v1/<namespace>/containers/<id>/
+//	    image, spec (JSON), snapshotter, snapshotkey,
 //	    createdat, updatedat, labels/
 //
 // Schema changes are migrations, applied in order in one transaction when
