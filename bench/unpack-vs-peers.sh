@@ -24,10 +24,11 @@
 # those and PATH (no user config: dctr gets an empty DCTR_HOSTS_DIR, podman
 # empty containers.conf/registries.conf and its own storage.conf). Nothing is
 # warmed on purpose; instead the order of the tools rotates between runs.
-# Nothing is deleted until the end: this machine's ext4 has no journal, and
-# its inode allocator then skips, one by one, inodes deleted in the last
-# minutes, so a tool run right after another's tree was removed would pay
-# for it (tar of one layer: 5.4 s against 1.1 s).
+# Nothing is deleted until the end, and the runs start SETTLE seconds (65)
+# after the setup: this machine's ext4 has no journal, and its inode
+# allocator then skips, one by one, inodes deleted in the last minutes
+# (their inode table blocks still cached), so a tool run right after a tree
+# was removed pays for it (tar of one layer: 5.4 s against 1.1 s).
 # "sync" runs before each measurement (the previous tool's dirty pages are
 # not written back during it) and again after it: the table gives the
 # command's time and, apart, the command plus that sync, since the tools
@@ -119,6 +120,14 @@ curl -sf "http://127.0.0.1:$port/v2/" >/dev/null || { echo "registry did not sta
 ref=127.0.0.1:$port/bench/image:bench
 echo "pushing $image_dir:bench to $ref" >&2
 HOME=$(mktemp -d "$work/home.XXXX") skopeo copy --quiet --dest-tls-verify=false "oci:$image_dir:bench" "docker://$ref"
+
+# Let the inodes deleted before this script started age out (see above):
+# ext4 without a journal stops avoiding a freed inode 60 s after its
+# deletion once its inode table block is written back.
+settle=${SETTLE:-65}
+echo "settling ${settle}s (files deleted before the run would slow the first tool's file creation)" >&2
+sync
+sleep "$settle"
 
 # The image's manifest digest, ChainID of its layers, and compressed size.
 read -r manifest chain csize < <(python3 - "$image_dir" <<'PY'
