@@ -9,6 +9,7 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/daemonless/containerd/containers"
 	"github.com/daemonless/containerd/content"
 	"github.com/daemonless/containerd/content/local"
 	"github.com/daemonless/containerd/images"
@@ -115,6 +116,8 @@ type Client struct {
 	db        *metadata.DB
 	content   content.Store
 	images    images.Store
+	// containers keeps the container records.
+	containers containers.Store
 
 	snMu               sync.Mutex
 	snapshotters       map[string]*metadata.Snapshotter
@@ -153,6 +156,7 @@ func New(root string, opts ...ClientOpt) (*Client, error) {
 	}
 	c := &Client{root: root, stateDir: o.stateDir, namespace: o.namespace, db: db, content: o.contentStore, images: o.imageStore,
 		snapshotters: map[string]*metadata.Snapshotter{}, defaultSnapshotter: o.snapshotter, unpacker: unpack.New()}
+	c.containers = metadata.NewContainerStore(db, o.namespace)
 	for name, sn := range o.snapshotters {
 		c.snapshotters[name] = metadata.NewSnapshotter(db, name, sn, o.namespace)
 	}
