@@ -96,7 +96,7 @@ DCTR_NAMESPACE and DCTR_STATE; a flag on the command line wins.`,
 	pf.StringVarP(&g.namespace, "namespace", "n", envOr(envNamespace, namespaces.Default), "namespace ($"+envNamespace+")")
 	pf.StringVar(&g.stateDir, "state", os.Getenv(envState), "runtime state directory ($"+envState+"; default: the client's, "+containerd.DefaultStateDir()+")")
 
-	cmd.AddCommand(newContentCommand(g), newImagesCommand(g), newRegistryCommand(g), newSnapshotsCommand(g), newApplyCommand())
+	cmd.AddCommand(newContentCommand(g), newImagesCommand(g), newRegistryCommand(g), newSnapshotsCommand(g), newContainersCommand(g), newApplyCommand())
 	return cmd
 }
 
