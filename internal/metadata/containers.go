@@ -13,7 +13,6 @@ import (
 
 	"github.com/daemonless/containerd/containers"
 	"github.com/daemonless/containerd/content"
-	"github.com/daemonless/containerd/filters"
 )
 
 var (
@@ -27,8 +26,7 @@ var (
 // ContainerStore is the containers.Store of the metadata database:
 // records under v1/<namespace>/containers/<id>.
 type ContainerStore struct {
-	db        *DB
-	defaultNS string
+	r records[containers.Container]
 }
 
 var _ containers.Store = (*ContainerStore)(nil)
@@ -36,15 +34,10 @@ var _ containers.Store = (*ContainerStore)(nil)
 // NewContainerStore returns the container store of db. Calls whose
 // context carries no namespace use defaultNS.
 func NewContainerStore(db *DB, defaultNS string) *ContainerStore {
-	return &ContainerStore{db: db, defaultNS: defaultNS}
-}
-
-func containersBucket(tx *bolt.Tx, ns string) *bolt.Bucket {
-	return bucket(tx, bucketV1, []byte(ns), bucketContainers)
-}
-
-func containerNotFound(id, ns string) error {
-	return fmt.Errorf("container %q in namespace %s: %w", id, ns, errdefs.ErrNotFound)
+	return &ContainerStore{r: records[containers.Container]{
+		db: db, defaultNS: defaultNS, bucket: bucketContainers, kind: "container",
+		validate: containers.ValidateID, read: readContainer, write: writeContainer, adaptor: containers.Adaptor,
+	}}
 }
 
 func readContainer(id string, b *bolt.Bucket) (containers.Container, error) {
@@ -116,82 +109,23 @@ func validateContainer(c containers.Container) error {
 
 // Get returns the container id.
 func (s *ContainerStore) Get(ctx context.Context, id string) (containers.Container, error) {
-	ns, err := namespaceOf(ctx, s.defaultNS)
-	if err != nil {
-		return containers.Container{}, err
-	}
-	if err := containers.ValidateID(id); err != nil {
-		return containers.Container{}, err
-	}
-	var c containers.Container
-	err = s.db.View(ctx, func(tx *bolt.Tx) error {
-		cb := containersBucket(tx, ns)
-		if cb == nil || cb.Bucket([]byte(id)) == nil {
-			return containerNotFound(id, ns)
-		}
-		c, err = readContainer(id, cb.Bucket([]byte(id)))
-		return err
-	})
-	return c, err
+	return s.r.get(ctx, id)
 }
 
 // List returns the namespace's containers matching any of the filters,
 // in id order.
 func (s *ContainerStore) List(ctx context.Context, fs ...string) ([]containers.Container, error) {
-	ns, err := namespaceOf(ctx, s.defaultNS)
-	if err != nil {
-		return nil, err
-	}
-	filter, err := filters.Parse(fs...)
-	if err != nil {
-		return nil, err
-	}
-	var out []containers.Container
-	err = s.db.View(ctx, func(tx *bolt.Tx) error {
-		cb := containersBucket(tx, ns)
-		if cb == nil {
-			return nil
-		}
-		return cb.ForEachBucket(func(k []byte) error {
-			c, err := readContainer(string(k), cb.Bucket(k))
-			if err != nil {
-				return err
-			}
-			if filter.Match(containers.Adaptor(c)) {
-				out = append(out, c)
-			}
-			return nil
-		})
-	})
-	return out, err
+	return s.r.list(ctx, fs...)
 }
 
 // Create stores a new container.
 func (s *ContainerStore) Create(ctx context.Context, c containers.Container) (containers.Container, error) {
-	ns, err := namespaceOf(ctx, s.defaultNS)
-	if err != nil {
-		return containers.Container{}, err
-	}
 	if err := validateContainer(c); err != nil {
 		return containers.Container{}, err
 	}
 	now := time.Now().UTC()
 	c.CreatedAt, c.UpdatedAt = now, now
-	err = s.db.Update(ctx, func(tx *bolt.Tx) error {
-		cb, err := createBucket(tx, bucketV1, []byte(ns), bucketContainers)
-		if err != nil {
-			return err
-		}
-		b, err := cb.CreateBucket([]byte(c.ID))
-		if err == bolt.ErrBucketExists {
-			return fmt.Errorf("container %q in namespace %s: %w", c.ID, ns, errdefs.ErrAlreadyExists)
-		}
-		if err != nil {
-			return err
-		}
-		return writeContainer(b, c)
-	})
-	if err != nil {
+	if err := s.r.create(ctx, c.ID, c); err != nil {
 		return containers.Container{}, err
 	}
 	return c, nil
@@ -199,15 +133,7 @@ func (s *ContainerStore) Create(ctx context.Context, c containers.Container) (co
 
 // Update changes a container; see containers.Store.
 func (s *ContainerStore) Update(ctx context.Context, c containers.Container, fieldpaths ...string) (containers.Container, error) {
-	ns, err := namespaceOf(ctx, s.defaultNS)
-	if err != nil {
-		return containers.Container{}, err
-	}
-	if err := containers.ValidateID(c.ID); err != nil {
-		return containers.Container{}, err
-	}
-	all := len(fieldpaths) == 0
-	if all {
+	if len(fieldpaths) == 0 {
 		fieldpaths = []string{"labels", "image", "spec", "snapshotkey"}
 	}
 	var labelPaths []string
@@ -218,20 +144,11 @@ func (s *ContainerStore) Update(ctx context.Context, c containers.Container, fie
 			labelPaths = append(labelPaths, fp)
 		}
 	}
-	var out containers.Container
-	err = s.db.Update(ctx, func(tx *bolt.Tx) error {
-		cb := containersBucket(tx, ns)
-		if cb == nil || cb.Bucket([]byte(c.ID)) == nil {
-			return containerNotFound(c.ID, ns)
-		}
-		b := cb.Bucket([]byte(c.ID))
-		cur, err := readContainer(c.ID, b)
-		if err != nil {
-			return err
-		}
+	return s.r.update(ctx, c.ID, func(cur containers.Container) (containers.Container, error) {
+		var err error
 		if len(labelPaths) > 0 {
 			if cur.Labels, err = updateLabels(cur.Labels, c.Labels, labelPaths); err != nil {
-				return fmt.Errorf("container %q: %w", c.ID, err)
+				return cur, fmt.Errorf("container %q: %w", c.ID, err)
 			}
 		}
 		if slices.Contains(fieldpaths, "image") {
@@ -244,29 +161,14 @@ func (s *ContainerStore) Update(ctx context.Context, c containers.Container, fie
 			cur.Snapshotter, cur.SnapshotKey = c.Snapshotter, c.SnapshotKey
 		}
 		if err := validateContainer(cur); err != nil {
-			return err
+			return cur, err
 		}
 		cur.UpdatedAt = time.Now().UTC()
-		out = cur
-		return writeContainer(b, cur)
+		return cur, nil
 	})
-	return out, err
 }
 
 // Delete removes the container id.
 func (s *ContainerStore) Delete(ctx context.Context, id string) error {
-	ns, err := namespaceOf(ctx, s.defaultNS)
-	if err != nil {
-		return err
-	}
-	if err := containers.ValidateID(id); err != nil {
-		return err
-	}
-	return s.db.Update(ctx, func(tx *bolt.Tx) error {
-		cb := containersBucket(tx, ns)
-		if cb == nil || cb.Bucket([]byte(id)) == nil {
-			return containerNotFound(id, ns)
-		}
-		return cb.DeleteBucket([]byte(id))
-	})
+	return s.r.delete(ctx, id)
 }
