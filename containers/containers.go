@@ -3,7 +3,6 @@ package containers
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -94,11 +93,7 @@ func Adaptor(c Container) filters.Adaptor {
 		case "snapshotkey":
 			return c.SnapshotKey, len(fp) == 1 && c.SnapshotKey != ""
 		case "labels":
-			if len(fp) < 2 {
-				return "", len(c.Labels) > 0 && len(fp) == 1
-			}
-			v, ok := c.Labels[strings.Join(fp[1:], ".")]
-			return v, ok
+			return filters.LabelField(c.Labels, fp[1:])
 		}
 		return "", false
 	})

@@ -2,7 +2,6 @@ package content
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/daemonless/containerd/filters"
 )
@@ -20,11 +19,7 @@ func InfoAdaptor(info Info) filters.Adaptor {
 		case "size":
 			return fmt.Sprint(info.Size), len(fp) == 1
 		case "labels":
-			if len(fp) < 2 {
-				return "", len(info.Labels) > 0 && len(fp) == 1
-			}
-			v, ok := info.Labels[strings.Join(fp[1:], ".")]
-			return v, ok
+			return filters.LabelField(info.Labels, fp[1:])
 		}
 		return "", false
 	})

@@ -99,3 +99,18 @@ func (fs anyOf) Match(a Adaptor) bool {
 	}
 	return false
 }
+
+// LabelField is what an adaptor answers for a fieldpath below "labels"
+// (rest is the fieldpath after it): with no rest, whether there are any
+// labels; else the label named by rest joined with dots.
+func LabelField(labels map[string]string, rest []string) (string, bool) {
+	if len(rest) == 0 {
+		return "", len(labels) > 0
+	}
+	key := rest[0]
+	for _, r := range rest[1:] {
+		key += "." + r
+	}
+	v, ok := labels[key]
+	return v, ok
+}

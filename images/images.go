@@ -111,20 +111,8 @@ func Adaptor(img Image) filters.Adaptor {
 				return fmt.Sprint(img.Target.Size), true
 			}
 		case "labels":
-			if len(fp) == 1 {
-				return "", len(img.Labels) > 0
-			}
-			v, ok := img.Labels[joinPath(fp[1:])]
-			return v, ok
+			return filters.LabelField(img.Labels, fp[1:])
 		}
 		return "", false
 	})
-}
-
-func joinPath(p []string) string {
-	s := p[0]
-	for _, x := range p[1:] {
-		s += "." + x
-	}
-	return s
 }

@@ -290,11 +290,7 @@ func InfoAdaptor(info Info) filters.Adaptor {
 		case "parent":
 			return info.Parent, len(fp) == 1 && info.Parent != ""
 		case "labels":
-			if len(fp) < 2 {
-				return "", len(info.Labels) > 0 && len(fp) == 1
-			}
-			v, ok := info.Labels[strings.Join(fp[1:], ".")]
-			return v, ok
+			return filters.LabelField(info.Labels, fp[1:])
 		}
 		return "", false
 	})
