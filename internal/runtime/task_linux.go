@@ -1,0 +1,396 @@
+//go:build cgo
+
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/opencontainers/cgroups"
+	// Device rules of the cgroup v1 and v2 drivers: without it the
+	// cgroup manager fails on a spec that lists devices, as all do.
+	_ "github.com/opencontainers/cgroups/devices"
+	"github.com/opencontainers/cgroups/manager"
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Create creates container id from spec, whose Root.Path is an absolute,
+// already mounted root filesystem, with its init's streams from stdio.
+// When Create returns, the init exists, in its namespaces and cgroup, and
+// waits: Pid is known, the user's program starts with Task.Start. The
+// task is reaped by a goroutine of this package as soon as it exits.
+//
+// id must be unique under the Runtime's state directory (AlreadyExists)
+// and made of letters, digits, '_', '+', '-' and '.' (InvalidArgument).
+// The spec is not changed; a spec the runtime cannot run is
+// InvalidArgument, one asking for what is not supported yet (a terminal,
+// seccomp without seccomp support, not being root) NotImplemented. On
+// failure nothing is left behind: no state directory, no cgroup, no
+// process. Create cannot be interrupted once the init is being started;
+// ctx is checked before.
+func (r *Runtime) Create(ctx context.Context, id string, spec *specs.Spec, stdio IO, opts ...CreateOpt) (_ *Task, retErr error) {
+	const op = "create"
+	if err := ctx.Err(); err != nil {
+		return nil, taskError(id, op, err, errdefs.ErrUnknown)
+	}
+	co := createOptions{cgroupParent: r.opts.cgroupParent}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&co); err != nil {
+			return nil, taskError(id, op, err, errdefs.ErrInvalidArgument)
+		}
+	}
+	if os.Geteuid() != 0 {
+		return nil, taskError(id, op, errors.New("rootless containers are not supported yet"), errdefs.ErrNotImplemented)
+	}
+	if err := checkSpec(spec); err != nil {
+		return nil, taskError(id, op, err, errdefs.ErrInvalidArgument)
+	}
+	cfg, err := newConfig(id, spec, co.cgroupParent)
+	if err != nil {
+		return nil, taskError(id, op, err, errdefs.ErrInvalidArgument)
+	}
+
+	c, err := libcontainer.Create(r.stateDir, id, cfg)
+	if err != nil {
+		return nil, taskError(id, op, err, errdefs.ErrUnknown)
+	}
+	defer func() {
+		if retErr != nil {
+			// The init, if started, is gone already: libcontainer kills
+			// and reaps it when its start fails.
+			_ = c.Destroy()
+		}
+	}()
+	streams, err := newStdio(stdio)
+	if err != nil {
+		return nil, taskError(id, op, fmt.Errorf("stdio: %w", err), errdefs.ErrUnknown)
+	}
+	defer func() {
+		if retErr != nil {
+			streams.close()
+		}
+	}()
+	process := newProcess(spec, streams)
+	if err := c.Start(process); err != nil {
+		return nil, taskError(id, op, err, errdefs.ErrUnknown)
+	}
+	streams.started()
+	pid, err := process.Pid()
+	if err != nil {
+		// Cannot happen after a successful Start; do not leave an init
+		// nobody reaps.
+		_ = c.Signal(unix.SIGKILL)
+		_, _ = process.Wait()
+		return nil, taskError(id, op, err, errdefs.ErrUnknown)
+	}
+	t := &Task{
+		id:         id,
+		container:  c,
+		process:    process,
+		pid:        pid,
+		io:         streams,
+		privatePID: cfg.Namespaces.IsPrivate(configs.NEWPID),
+		exited:     make(chan struct{}),
+	}
+	go t.reap(r.opts.ioDrainTimeout)
+	return t, nil
+}
+
+// Task is a container and its init process, made by Runtime.Create. Its
+// methods are safe for concurrent use. After Delete, every method but ID
+// and Pid fails with NotFound.
+type Task struct {
+	id         string
+	container  *libcontainer.Container
+	process    *libcontainer.Process
+	pid        int
+	io         *stdio
+	privatePID bool // the task has its own pid namespace
+
+	// exited is closed when the init has been reaped and its output
+	// drained; exit is set before.
+	exited chan struct{}
+	exit   ExitStatus
+
+	mu      sync.Mutex
+	deleted bool
+}
+
+// ID returns the task's container id.
+func (t *Task) ID() string { return t.id }
+
+// Pid returns the pid of the task's init, in the caller's pid namespace.
+func (t *Task) Pid() int { return t.pid }
+
+// Start lets the init execute the user's program. It fails with
+// FailedPrecondition if the task was started already or its init has
+// exited.
+func (t *Task) Start(ctx context.Context) error {
+	const op = "start"
+	if err := t.check(ctx, op); err != nil {
+		return err
+	}
+	if t.hasExited() {
+		return taskError(t.id, op, errors.New("init has exited"), errdefs.ErrFailedPrecondition)
+	}
+	if err := t.container.Exec(); err != nil {
+		return taskError(t.id, op, err, errdefs.ErrFailedPrecondition)
+	}
+	return nil
+}
+
+// Kill sends sig to the task's init, or with all to every process of the
+// task (those of its cgroup). A task whose init has exited is NotFound.
+//
+// The init of a task with its own pid namespace is pid 1 there: the kernel
+// delivers it only the signals it handles, and SIGKILL. SIGKILL to such an
+// init kills every process of the namespace.
+func (t *Task) Kill(ctx context.Context, sig syscall.Signal, all bool) error {
+	const op = "kill"
+	if err := t.check(ctx, op); err != nil {
+		return err
+	}
+	if t.hasExited() {
+		return taskError(t.id, op, os.ErrProcessDone, errdefs.ErrNotFound)
+	}
+	if all && sig != unix.SIGKILL {
+		return taskError(t.id, op, t.signalAll(sig), errdefs.ErrUnknown)
+	}
+	// libcontainer signals the init through a pidfd, never a reused pid.
+	// SIGKILL reaches every process of the task either way: the kernel
+	// kills a pid namespace with its init, and libcontainer sends SIGKILL
+	// to the whole cgroup of a task without its own pid namespace.
+	return taskError(t.id, op, t.container.Signal(sig), errdefs.ErrUnknown)
+}
+
+// signalAll sends sig to every process in the task's cgroup, frozen
+// meanwhile so that none forks past it.
+func (t *Task) signalAll(sig unix.Signal) error {
+	state, err := t.container.State()
+	if err != nil {
+		return err
+	}
+	cfg := t.container.Config()
+	m, err := manager.NewWithPaths(cfg.Cgroups, state.CgroupPaths)
+	if err != nil {
+		return err
+	}
+	if !m.Exists() {
+		return libcontainer.ErrNotRunning
+	}
+	wasFrozen := false
+	if fs, err := m.GetFreezerState(); err == nil && fs == cgroups.Frozen {
+		wasFrozen = true
+	} else {
+		// Freezing is best effort, as for libcontainer: without it a
+		// process forking meanwhile may escape the signal.
+		_ = m.Freeze(cgroups.Frozen)
+	}
+	pids, err := m.GetAllPids()
+	if err == nil {
+		for _, pid := range pids {
+			if kerr := unix.Kill(pid, sig); kerr != nil && kerr != unix.ESRCH && err == nil {
+				err = fmt.Errorf("kill %d: %w", pid, kerr)
+			}
+		}
+	}
+	// A frozen process dies of SIGKILL only once thawed.
+	if !wasFrozen || sig == unix.SIGKILL {
+		if terr := m.Freeze(cgroups.Thawed); terr != nil && err == nil {
+			err = terr
+		}
+	}
+	return err
+}
+
+// Wait returns a channel that receives the task's ExitStatus once its init
+// has exited and its output is drained, then is closed. It may be called
+// before Start, after the exit, and by any number of callers: each gets the
+// same status. If ctx ends first, the channel receives an ExitStatus with
+// Code UnknownExitStatus and Err the context's error instead.
+func (t *Task) Wait(ctx context.Context) (<-chan ExitStatus, error) {
+	if err := t.check(ctx, "wait"); err != nil {
+		return nil, err
+	}
+	ch := make(chan ExitStatus, 1)
+	if t.hasExited() {
+		ch <- t.exit
+		close(ch)
+		return ch, nil
+	}
+	go func() {
+		defer close(ch)
+		select {
+		case <-t.exited:
+			ch <- t.exit
+		case <-ctx.Done():
+			ch <- ExitStatus{Code: UnknownExitStatus, Err: taskError(t.id, "wait", ctx.Err(), errdefs.ErrUnknown)}
+		}
+	}()
+	return ch, nil
+}
+
+// Status returns the state of the task: Created, Running, Paused or
+// Stopped.
+func (t *Task) Status(ctx context.Context) (Status, error) {
+	const op = "status"
+	if err := t.check(ctx, op); err != nil {
+		return "", err
+	}
+	if t.hasExited() {
+		return Stopped, nil
+	}
+	st, err := t.container.Status()
+	if err != nil {
+		return "", taskError(t.id, op, err, errdefs.ErrUnknown)
+	}
+	switch st {
+	case libcontainer.Created:
+		return Created, nil
+	case libcontainer.Running:
+		return Running, nil
+	case libcontainer.Paused:
+		return Paused, nil
+	case libcontainer.Stopped:
+		return Stopped, nil
+	}
+	return "", taskError(t.id, op, fmt.Errorf("unknown libcontainer status %v", st), errdefs.ErrUnknown)
+}
+
+// Pause freezes every process of the task (its cgroup's freezer).
+func (t *Task) Pause(ctx context.Context) error {
+	const op = "pause"
+	if err := t.check(ctx, op); err != nil {
+		return err
+	}
+	if t.hasExited() {
+		return taskError(t.id, op, errors.New("init has exited"), errdefs.ErrFailedPrecondition)
+	}
+	return taskError(t.id, op, t.container.Pause(), errdefs.ErrUnknown)
+}
+
+// Resume thaws the processes of a paused task.
+func (t *Task) Resume(ctx context.Context) error {
+	const op = "resume"
+	if err := t.check(ctx, op); err != nil {
+		return err
+	}
+	if t.hasExited() {
+		return taskError(t.id, op, errors.New("init has exited"), errdefs.ErrFailedPrecondition)
+	}
+	return taskError(t.id, op, t.container.Resume(), errdefs.ErrUnknown)
+}
+
+// Pids returns the pids of the task's processes (those of its cgroup), in
+// the caller's pid namespace.
+func (t *Task) Pids(ctx context.Context) ([]int, error) {
+	const op = "pids"
+	if err := t.check(ctx, op); err != nil {
+		return nil, err
+	}
+	pids, err := t.container.Processes()
+	if err != nil {
+		return nil, taskError(t.id, op, err, errdefs.ErrUnknown)
+	}
+	return pids, nil
+}
+
+// Delete removes the task: its cgroup and its state directory, and returns
+// how its init exited. A running or paused task is FailedPrecondition
+// unless force is set: then Delete kills every process of the task and
+// waits for the init to be reaped, or for ctx to end. A created task,
+// whose user program never ran, is killed without force, as runc delete
+// does.
+func (t *Task) Delete(ctx context.Context, force bool) (*ExitStatus, error) {
+	const op = "delete"
+	if err := t.check(ctx, op); err != nil {
+		return nil, err
+	}
+	if !t.hasExited() {
+		st, err := t.Status(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if (st == Running || st == Paused) && !force {
+			return nil, taskError(t.id, op, fmt.Errorf("task is %s", st), errdefs.ErrFailedPrecondition)
+		}
+		if err := t.Kill(ctx, unix.SIGKILL, true); err != nil && !errdefs.IsNotFound(err) {
+			return nil, err
+		}
+		select {
+		case <-t.exited:
+		case <-ctx.Done():
+			return nil, taskError(t.id, op, ctx.Err(), errdefs.ErrUnknown)
+		}
+	}
+	if err := t.container.Destroy(); err != nil {
+		return nil, taskError(t.id, op, err, errdefs.ErrUnknown)
+	}
+	t.mu.Lock()
+	t.deleted = true
+	t.mu.Unlock()
+	st := t.exit
+	return &st, nil
+}
+
+// check fails when ctx has ended or the task is deleted.
+func (t *Task) check(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return taskError(t.id, op, err, errdefs.ErrUnknown)
+	}
+	t.mu.Lock()
+	deleted := t.deleted
+	t.mu.Unlock()
+	if deleted {
+		return taskError(t.id, op, errors.New("deleted"), errdefs.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *Task) hasExited() bool {
+	select {
+	case <-t.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// reap waits for the init to exit, keeps its status, drains its output
+// and then announces the exit. It is the only caller of the process's Wait.
+func (t *Task) reap(drainTimeout time.Duration) {
+	ps, err := t.process.Wait()
+	st := ExitStatus{Code: UnknownExitStatus, ExitedAt: time.Now()}
+	if ps == nil {
+		if err == nil {
+			err = errors.New("no exit status")
+		}
+		st.Err = taskError(t.id, "wait", err, errdefs.ErrUnknown)
+	} else if ws, ok := ps.Sys().(syscall.WaitStatus); !ok {
+		st.Err = taskError(t.id, "wait", fmt.Errorf("unexpected wait status %T", ps.Sys()), errdefs.ErrUnknown)
+	} else {
+		switch {
+		case ws.Exited():
+			st.Code = uint32(ws.ExitStatus())
+		case ws.Signaled():
+			st.Code = 128 + uint32(ws.Signal())
+		default:
+			st.Err = taskError(t.id, "wait", fmt.Errorf("unexpected wait status %#x", uint32(ws)), errdefs.ErrUnknown)
+		}
+	}
+	t.io.drain(drainTimeout)
+	t.exit = st
+	close(t.exited)
+}

@@ -1,0 +1,61 @@
+//go:build !linux || !cgo
+
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+
+	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Create fails: containers run on Linux, with cgo, only.
+func (r *Runtime) Create(ctx context.Context, id string, spec *specs.Spec, stdio IO, opts ...CreateOpt) (*Task, error) {
+	return nil, fmt.Errorf("task %s: create: %w", id, errdefs.ErrNotImplemented)
+}
+
+// Task is a container and its init process. There are none on this
+// platform.
+type Task struct{ id string }
+
+func (t *Task) notImplemented(op string) error {
+	return fmt.Errorf("task %s: %s: %w", t.id, op, errdefs.ErrNotImplemented)
+}
+
+// ID returns the task's container id.
+func (t *Task) ID() string { return t.id }
+
+// Pid returns the pid of the task's init.
+func (t *Task) Pid() int { return 0 }
+
+// Start fails: containers run on Linux only.
+func (t *Task) Start(ctx context.Context) error { return t.notImplemented("start") }
+
+// Kill fails: containers run on Linux only.
+func (t *Task) Kill(ctx context.Context, sig syscall.Signal, all bool) error {
+	return t.notImplemented("kill")
+}
+
+// Wait fails: containers run on Linux only.
+func (t *Task) Wait(ctx context.Context) (<-chan ExitStatus, error) {
+	return nil, t.notImplemented("wait")
+}
+
+// Status fails: containers run on Linux only.
+func (t *Task) Status(ctx context.Context) (Status, error) { return "", t.notImplemented("status") }
+
+// Pause fails: containers run on Linux only.
+func (t *Task) Pause(ctx context.Context) error { return t.notImplemented("pause") }
+
+// Resume fails: containers run on Linux only.
+func (t *Task) Resume(ctx context.Context) error { return t.notImplemented("resume") }
+
+// Pids fails: containers run on Linux only.
+func (t *Task) Pids(ctx context.Context) ([]int, error) { return nil, t.notImplemented("pids") }
+
+// Delete fails: containers run on Linux only.
+func (t *Task) Delete(ctx context.Context, force bool) (*ExitStatus, error) {
+	return nil, t.notImplemented("delete")
+}
