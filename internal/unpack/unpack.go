@@ -132,6 +132,7 @@ func (u *Unpacker) Unpack(ctx context.Context, p content.Provider, sn snapshot.S
 	if rebase {
 		u.shareExisting(ctx, sn, chain)
 	}
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	j := &job{u: u, p: p, sn: sn, o: o, layers: layers, chain: chain, rebase: rebase,
@@ -140,6 +141,12 @@ func (u *Unpacker) Unpack(ctx context.Context, p content.Provider, sn snapshot.S
 		j.committed[i] = make(chan struct{})
 	}
 	sem := make(chan struct{}, o.limit)
+	// The first failure is the cause: it cancels the others, whose
+	// errors are then mostly that cancellation.
+	var (
+		first     error
+		firstOnce sync.Once
+	)
 	var wg sync.WaitGroup
 	for i := range layers {
 		wg.Add(1)
@@ -148,22 +155,17 @@ func (u *Unpacker) Unpack(ctx context.Context, p content.Provider, sn snapshot.S
 			defer close(j.committed[i])
 			if err := j.layer(ctx, i, sem); err != nil {
 				j.errs[i] = err
+				firstOnce.Do(func() { first = err })
 				cancel()
 			}
 		}()
 	}
 	wg.Wait()
-	// The first failure in layer order is the cause; later ones are
-	// mostly its cancellation.
-	for _, err := range j.errs {
-		if err != nil && !errors.Is(err, errAborted) {
-			return "", err
-		}
+	if errors.Is(first, errAborted) && parent.Err() != nil {
+		return "", parent.Err() // the caller gave up, no layer failed
 	}
-	for _, err := range j.errs {
-		if err != nil {
-			return "", err
-		}
+	if first != nil {
+		return "", first
 	}
 	return top, nil
 }
@@ -418,7 +420,7 @@ func (j *job) apply(ctx context.Context, i int, mounts []snapshot.Mount) (*archi
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("layer %s: %w", l.Blob.Digest, err)
+		return nil, fmt.Errorf("apply %s: %w", l.Blob.Digest, err)
 	}
 	if res.DiffID != l.DiffID {
 		return nil, fmt.Errorf("layer %s: uncompressed digest %s, the image config says %s: %w",
