@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -353,7 +354,7 @@ func (j *job) targetOf(i int, mounts []snapshot.Mount) (target, error) {
 	if len(mounts) == 1 {
 		m := mounts[0]
 		switch {
-		case m.Type == "bind" || slicesContains(m.Options, "bind") || slicesContains(m.Options, "rbind"):
+		case isBind(m):
 			wf := archive.WhiteoutDelete
 			if j.rebase && i > 0 {
 				wf = archive.WhiteoutOverlay
@@ -384,13 +385,9 @@ func (j *job) targetOf(i int, mounts []snapshot.Mount) (target, error) {
 	}}, nil
 }
 
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
+// isBind reports whether m is a bind mount: its Source is the directory.
+func isBind(m snapshot.Mount) bool {
+	return m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
 }
 
 // apply reads layer i's blob once: decompress, hash, apply, then checks
@@ -451,7 +448,7 @@ func (j *job) finish(ctx context.Context, i int, key string, res *archive.Result
 	for _, m := range pm {
 		if lower, ok := m.Option("lowerdir"); ok {
 			parents = append(parents, strings.Split(lower, ":")...)
-		} else if m.Type == "bind" || slicesContains(m.Options, "rbind") {
+		} else if isBind(m) {
 			parents = append(parents, m.Source)
 		}
 	}
