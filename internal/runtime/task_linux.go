@@ -114,9 +114,9 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *specs.Spec, stdio
 type Task struct {
 	id         string
 	container  *libcontainer.Container
-	process    *libcontainer.Process
+	process    *libcontainer.Process // nil for a loaded task
 	pid        int
-	io         *stdio
+	io         *stdio // nil for a loaded task
 	privatePID bool // the task has its own pid namespace
 
 	// exited is closed when the init has been reaped and its output
@@ -390,7 +390,9 @@ func (t *Task) reap(drainTimeout time.Duration) {
 			st.Err = taskError(t.id, "wait", fmt.Errorf("unexpected wait status %#x", uint32(ws)), errdefs.ErrUnknown)
 		}
 	}
-	t.io.drain(drainTimeout)
+	if t.io != nil {
+		t.io.drain(drainTimeout)
+	}
 	t.exit = st
 	close(t.exited)
 }

@@ -59,3 +59,15 @@ func (t *Task) Pids(ctx context.Context) ([]int, error) { return nil, t.notImple
 func (t *Task) Delete(ctx context.Context, force bool) (*ExitStatus, error) {
 	return nil, t.notImplemented("delete")
 }
+
+// ErrNotParent is the Err of the ExitStatus of a task this process did not
+// start.
+var ErrNotParent = fmt.Errorf("exit status unknown: the task was started by another process: %w", errdefs.ErrUnknown)
+
+// Load fails: containers run on Linux, with cgo, only.
+func (r *Runtime) Load(ctx context.Context, id string) (*Task, error) {
+	return nil, fmt.Errorf("task %s: load: %w", id, errdefs.ErrNotImplemented)
+}
+
+// List finds no tasks: containers run on Linux, with cgo, only.
+func (r *Runtime) List(ctx context.Context) ([]string, error) { return nil, nil }

@@ -1,0 +1,117 @@
+//go:build cgo
+
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"golang.org/x/sys/unix"
+)
+
+// ErrNotParent is the Err of the ExitStatus of a task this process did not
+// start (Runtime.Load): only a process's parent can learn how it exited.
+var ErrNotParent = fmt.Errorf("exit status unknown: the task was started by another process: %w", errdefs.ErrUnknown)
+
+// Load returns task id, created by Runtime.Create in this or another
+// process, from its state under the Runtime's directory. NotFound if there
+// is no such task.
+//
+// A loaded task is not this process's child: Wait returns when its init
+// exits (watched through a pidfd), with Code UnknownExitStatus and Err
+// ErrNotParent; Start, Kill, Status, Pause, Resume, Pids and Delete work as
+// for a task Create made. Its streams are not this process's. A task whose
+// init has exited already is Stopped.
+func (r *Runtime) Load(ctx context.Context, id string) (*Task, error) {
+	const op = "load"
+	if err := ctx.Err(); err != nil {
+		return nil, taskError(id, op, err, errdefs.ErrUnknown)
+	}
+	c, err := libcontainer.Load(r.stateDir, id)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			err = fmt.Errorf("%w: %w", err, errdefs.ErrNotFound)
+		}
+		return nil, taskError(id, op, err, errdefs.ErrUnknown)
+	}
+	state, err := c.State()
+	if err != nil {
+		return nil, taskError(id, op, err, errdefs.ErrUnknown)
+	}
+	cfg := c.Config()
+	t := &Task{
+		id:         id,
+		container:  c,
+		pid:        state.InitProcessPid,
+		privatePID: cfg.Namespaces.IsPrivate(configs.NEWPID),
+		exited:     make(chan struct{}),
+	}
+	// The pidfd first, the status after: a pid reused in between is then
+	// seen as the task's init gone (libcontainer checks its start time).
+	pidfd, perr := unix.PidfdOpen(t.pid, 0)
+	st, err := c.Status()
+	if err != nil {
+		if perr == nil {
+			_ = unix.Close(pidfd)
+		}
+		return nil, taskError(id, op, err, errdefs.ErrUnknown)
+	}
+	if perr != nil || st == libcontainer.Stopped {
+		if perr == nil {
+			_ = unix.Close(pidfd)
+		}
+		t.exit = ExitStatus{Code: UnknownExitStatus, Err: taskError(id, "wait", ErrNotParent, errdefs.ErrUnknown)}
+		close(t.exited)
+		return t, nil
+	}
+	go t.watch(pidfd)
+	return t, nil
+}
+
+// List returns the ids of the tasks under the Runtime's directory, sorted.
+func (r *Runtime) List(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(r.stateDir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("runtime: list tasks: %w", err)
+	}
+	var ids []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(r.stateDir, e.Name(), "state.json")); err == nil {
+			ids = append(ids, e.Name())
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// watch waits for the init of a loaded task to exit. Its status is not
+// this process's to know.
+func (t *Task) watch(pidfd int) {
+	defer unix.Close(pidfd)
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	for {
+		_, err := unix.Poll(fds, -1)
+		if err == nil || err != unix.EINTR {
+			break
+		}
+	}
+	t.exit = ExitStatus{Code: UnknownExitStatus, ExitedAt: time.Now(), Err: taskError(t.id, "wait", ErrNotParent, errdefs.ErrUnknown)}
+	close(t.exited)
+}
