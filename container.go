@@ -30,8 +30,19 @@ type Container interface {
 	// Update changes the record through opts, in one write.
 	Update(ctx context.Context, opts ...UpdateContainerOpts) error
 	// Delete removes the record; WithSnapshotCleanup removes its snapshot
-	// too.
+	// too. A container with a task is FailedPrecondition: delete the task
+	// first.
 	Delete(ctx context.Context, opts ...DeleteOpts) error
+	// NewTask mounts the container's snapshot and creates its task, the
+	// init process waiting to be started (Task.Start), with the streams
+	// ioCreator makes (nil: NullIO). A container whose spec has no
+	// command is InvalidArgument, one with a task already AlreadyExists.
+	// On failure nothing is left: no mount, no cgroup, no state.
+	NewTask(ctx context.Context, ioCreator IOCreator, opts ...NewTaskOpts) (Task, error)
+	// Task returns the container's task, made by this client or loaded
+	// from its state if another client or process made it; NotFound if
+	// it has none.
+	Task(ctx context.Context, attach IOAttach) (Task, error)
 }
 
 // NewContainerOpts sets up a container record before it is stored.
@@ -184,6 +195,15 @@ func (ct *container) Delete(ctx context.Context, opts ...DeleteOpts) error {
 	rec, err := ct.Info(ctx)
 	if err != nil {
 		return err
+	}
+	ns, err := ct.c.namespaceOf(ctx)
+	if err != nil {
+		return err
+	}
+	if has, err := ct.c.hasTask(ctx, ns, ct.id); err != nil {
+		return fmt.Errorf("container %q: %w", ct.id, err)
+	} else if has {
+		return fmt.Errorf("container %q has a task; delete it first: %w", ct.id, errdefs.ErrFailedPrecondition)
 	}
 	// The record goes first: a snapshot left by a failure is found by
 	// garbage collection, a record without its snapshot would not run.

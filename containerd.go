@@ -14,6 +14,7 @@ import (
 	"github.com/daemonless/containerd/content/local"
 	"github.com/daemonless/containerd/images"
 	"github.com/daemonless/containerd/internal/metadata"
+	"github.com/daemonless/containerd/internal/runtime"
 	"github.com/daemonless/containerd/internal/unpack"
 	"github.com/daemonless/containerd/namespaces"
 	"github.com/daemonless/containerd/snapshot"
@@ -124,6 +125,12 @@ type Client struct {
 	defaultSnapshotter string
 	unpacker           *unpack.Unpacker
 
+	// taskMu guards runtimes (one per namespace) and tasks (those this
+	// client made or loaded, until deleted).
+	taskMu   sync.Mutex
+	runtimes map[string]*runtime.Runtime
+	tasks    map[taskKey]*task
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -155,7 +162,8 @@ func New(root string, opts ...ClientOpt) (*Client, error) {
 		return nil, fmt.Errorf("new client: %w", err)
 	}
 	c := &Client{root: root, stateDir: o.stateDir, namespace: o.namespace, db: db, content: o.contentStore, images: o.imageStore,
-		snapshotters: map[string]*metadata.Snapshotter{}, defaultSnapshotter: o.snapshotter, unpacker: unpack.New()}
+		snapshotters: map[string]*metadata.Snapshotter{}, defaultSnapshotter: o.snapshotter, unpacker: unpack.New(),
+		runtimes: map[string]*runtime.Runtime{}, tasks: map[taskKey]*task{}}
 	c.containers = metadata.NewContainerStore(db, o.namespace)
 	for name, sn := range o.snapshotters {
 		c.snapshotters[name] = metadata.NewSnapshotter(db, name, sn, o.namespace)
@@ -172,6 +180,18 @@ func New(root string, opts ...ClientOpt) (*Client, error) {
 		c.content = metadata.NewContentStore(db, backend, o.namespace)
 	}
 	return c, nil
+}
+
+// namespaceOf returns the namespace of ctx, or the client's default.
+func (c *Client) namespaceOf(ctx context.Context) (string, error) {
+	ns, ok := namespaces.Namespace(ctx)
+	if !ok {
+		ns = c.namespace
+	}
+	if err := namespaces.Validate(ns); err != nil {
+		return "", err
+	}
+	return ns, nil
 }
 
 // Root returns the client's root directory.

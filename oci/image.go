@@ -19,7 +19,8 @@ import (
 //     replacing one of the same name (so it overrides the default PATH, and
 //     WithEnv after it overrides the image); PATH is DefaultPathEnv when
 //     neither sets it. Image entries that are not KEY=value are skipped;
-//   - cwd: the image's WorkingDir, "/" when it has none;
+//   - cwd: the image's WorkingDir, "/" when it has none (one in /proc or
+//     /sys, such as /proc/self/fd/N, is an InvalidArgument error);
 //   - user: the image's User resolved as WithUser does, when it has one.
 //     When it has none the user is left as it is, and, if the container's
 //     root filesystem can be read, its supplementary groups are set from
@@ -70,7 +71,11 @@ func withImageConfig(opt string, image Image, args []string) SpecOpts {
 
 		s.Process.Cwd = "/"
 		if config.WorkingDir != "" {
-			s.Process.Cwd = path.Join("/", config.WorkingDir)
+			cwd := path.Join("/", config.WorkingDir)
+			if err := checkCwd(cwd); err != nil {
+				return invalid(opt, "image WorkingDir %q: %v", config.WorkingDir, err)
+			}
+			s.Process.Cwd = cwd
 		}
 
 		if config.StopSignal != "" {

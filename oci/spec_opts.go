@@ -20,6 +20,19 @@ func invalid(opt, format string, args ...any) error {
 	return fmt.Errorf("oci: %s: %s: %w", opt, fmt.Sprintf(format, args...), errdefs.ErrInvalidArgument)
 }
 
+// checkCwd refuses a working directory in /proc or /sys: a directory
+// there (/proc/self/fd/N above all) can lead out of the container's root
+// while the runtime sets the process up.
+func checkCwd(cwd string) error {
+	clean := path.Clean(cwd)
+	for _, p := range []string{"/proc", "/sys"} {
+		if clean == p || strings.HasPrefix(clean, p+"/") {
+			return fmt.Errorf("a working directory in %s is refused", p)
+		}
+	}
+	return nil
+}
+
 // WithProcessArgs sets the process's command line: args[0] is the program,
 // looked up in the process's PATH by the runtime when it has no slash. It
 // replaces any args set before, also those of WithImageConfig. Default: no
@@ -41,11 +54,15 @@ func WithProcessArgs(args ...string) SpecOpts {
 }
 
 // WithProcessCwd sets the process's working directory, an absolute path in
-// the container. Default: "/". A relative path is an InvalidArgument error.
+// the container. Default: "/". A relative path, or one in /proc or /sys
+// (such as /proc/self/fd/N), is an InvalidArgument error.
 func WithProcessCwd(cwd string) SpecOpts {
 	return func(_ context.Context, _ Client, _ *containers.Container, s *Spec) error {
 		if !path.IsAbs(cwd) || strings.IndexByte(cwd, 0) >= 0 {
 			return invalid("WithProcessCwd", "%q is not an absolute path", cwd)
+		}
+		if err := checkCwd(cwd); err != nil {
+			return invalid("WithProcessCwd", "%q: %v", cwd, err)
 		}
 		setProcess(s)
 		s.Process.Cwd = cwd

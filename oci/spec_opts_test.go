@@ -327,6 +327,8 @@ func TestSpecOptsInvalid(t *testing.T) {
 		{"WithProcessArgs", WithProcessArgs("sh", "a\x00b")},
 		{"WithProcessCwd", WithProcessCwd("relative")},
 		{"WithProcessCwd", WithProcessCwd("")},
+		{"WithProcessCwd", WithProcessCwd("/proc/self/fd/3")},
+		{"WithProcessCwd", WithProcessCwd("/sys/../proc/1/cwd")},
 		{"WithEnv", WithEnv([]string{"=x"})},
 		{"WithEnv", WithEnv([]string{""})},
 		{"WithEnv", WithEnv([]string{"A=\x00"})},
@@ -406,5 +408,18 @@ func TestWithImageConfigError(t *testing.T) {
 	_, err := GenerateSpec(context.Background(), nil, nil, WithImageConfig(fakeImage{err: errdefs.ErrNotFound}))
 	if !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("WithImageConfig(image whose config fails) = %v, want its error", err)
+	}
+}
+
+func TestWithImageConfigWorkdirInProc(t *testing.T) {
+	for _, wd := range []string{"/proc/self/fd/7", "proc/1/cwd", "/sys/fs", "/x/../proc"} {
+		_, err := GenerateSpec(context.Background(), nil, nil, WithImageConfig(fakeImage{config: ocispec.ImageConfig{Cmd: []string{"sh"}, WorkingDir: wd}}))
+		if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "WorkingDir") {
+			t.Errorf("WithImageConfig(WorkingDir %q) = %v, want InvalidArgument naming WorkingDir", wd, err)
+		}
+	}
+	s, err := GenerateSpec(context.Background(), nil, nil, WithImageConfig(fakeImage{config: ocispec.ImageConfig{Cmd: []string{"sh"}, WorkingDir: "/processes"}}))
+	if err != nil || s.Process.Cwd != "/processes" {
+		t.Errorf("WithImageConfig(WorkingDir /processes) = %v, %v", s, err)
 	}
 }

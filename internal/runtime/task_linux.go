@@ -117,7 +117,7 @@ type Task struct {
 	process    *libcontainer.Process // nil for a loaded task
 	pid        int
 	io         *stdio // nil for a loaded task
-	privatePID bool // the task has its own pid namespace
+	privatePID bool   // the task has its own pid namespace
 
 	// exited is closed when the init has been reaped and its output
 	// drained; exit is set before.

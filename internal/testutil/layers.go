@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"runtime"
 	"testing"
 
@@ -102,7 +103,7 @@ func TarImage(t testing.TB, tars ...[]byte) Image {
 		diffIDs = append(diffIDs, digest.FromBytes(tb))
 		img.Layers = append(img.Layers, img.add(ocispec.MediaTypeImageLayerGzip, Gzip(t, tb)))
 	}
-	return img.withConfig(t, diffIDs)
+	return img.withConfig(t, diffIDs, ocispec.ImageConfig{Cmd: []string{"/bin/sh"}})
 }
 
 // WithDiffIDs returns img (a single image) with its config's diffIDs
@@ -113,17 +114,38 @@ func (img Image) WithDiffIDs(t testing.TB, diffIDs ...digest.Digest) Image {
 	for _, l := range img.Layers {
 		out.Blobs[l.Digest] = img.Blobs[l.Digest]
 	}
-	return out.withConfig(t, diffIDs)
+	return out.withConfig(t, diffIDs, img.imageConfig(t).Config)
+}
+
+// WithImageConfig returns img (a single image) with cfg as its config's
+// runtime configuration (Entrypoint, Cmd, Env, User, WorkingDir...).
+func (img Image) WithImageConfig(t testing.TB, cfg ocispec.ImageConfig) Image {
+	t.Helper()
+	out := Image{Blobs: map[digest.Digest][]byte{}, Layers: img.Layers}
+	for _, l := range img.Layers {
+		out.Blobs[l.Digest] = img.Blobs[l.Digest]
+	}
+	return out.withConfig(t, img.imageConfig(t).RootFS.DiffIDs, cfg)
+}
+
+// imageConfig decodes img's config.
+func (img Image) imageConfig(t testing.TB) ocispec.Image {
+	t.Helper()
+	var c ocispec.Image
+	if err := json.Unmarshal(img.Blobs[img.Config.Digest], &c); err != nil {
+		t.Fatalf("image config: %v", err)
+	}
+	return c
 }
 
 // withConfig adds to img, whose layers are set, a config listing diffIDs
 // and the manifest.
-func (img Image) withConfig(t testing.TB, diffIDs []digest.Digest) Image {
+func (img Image) withConfig(t testing.TB, diffIDs []digest.Digest, cfg ocispec.ImageConfig) Image {
 	t.Helper()
 	img.Config = img.addJSON(t, ocispec.MediaTypeImageConfig, ocispec.Image{
 		Created:  &created,
 		Platform: ocispec.Platform{OS: "linux", Architecture: runtime.GOARCH},
-		Config:   ocispec.ImageConfig{Cmd: []string{"/bin/sh"}},
+		Config:   cfg,
 		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: diffIDs},
 	})
 	img.Manifest = img.addJSON(t, ocispec.MediaTypeImageManifest, ocispec.Manifest{

@@ -4,6 +4,7 @@ package inithook
 
 import (
 	"os"
+	"runtime"
 
 	"github.com/opencontainers/runc/libcontainer"
 	// The C half of the hook: a constructor that runs before the Go
@@ -32,4 +33,13 @@ func init() {
 		// Does not return: the process becomes the container's init.
 		libcontainer.Init()
 	}
+	// Keep the main thread for the main goroutine. For every container it
+	// creates, libcontainer runs a goroutine that locks its thread, joins
+	// the container's mount namespace and returns without unlocking, so
+	// that the thread dies with it. The main thread cannot die: Go parks
+	// it forever instead, still in that namespace, which then outlives its
+	// container (with every mount in it), and /proc/self, which shows the
+	// main thread, shows the container's mounts and root from then on.
+	// Locked to the main goroutine, the main thread never runs another.
+	runtime.LockOSThread()
 }

@@ -1,0 +1,585 @@
+package containerd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"golang.org/x/sys/unix"
+
+	"github.com/daemonless/containerd/internal/runtime"
+	"github.com/daemonless/containerd/oci"
+	"github.com/daemonless/containerd/snapshot"
+)
+
+// UnknownExitStatus is the exit code reported when a process's exit could
+// not be known (ExitStatus.Error says why), as containerd reports it.
+const UnknownExitStatus = runtime.UnknownExitStatus
+
+// ErrNotParent is what ExitStatus.Error wraps for a task this process did
+// not start: only the parent of a process learns how it exited.
+var ErrNotParent = runtime.ErrNotParent
+
+// ExitStatus is how a process ended.
+type ExitStatus struct {
+	code     uint32
+	exitedAt time.Time
+	err      error
+}
+
+// Result returns the exit code, the exit time and the error of the status.
+func (s ExitStatus) Result() (uint32, time.Time, error) { return s.code, s.exitedAt, s.err }
+
+// ExitCode is the process's exit code, 128+n if signal n killed it, or
+// UnknownExitStatus when Error is set.
+func (s ExitStatus) ExitCode() uint32 { return s.code }
+
+// ExitTime is when the process's exit was seen.
+func (s ExitStatus) ExitTime() time.Time { return s.exitedAt }
+
+// Error is set when the exit could not be known: the process was started
+// by another process (ErrNotParent), or the wait was given up (the
+// context ended).
+func (s ExitStatus) Error() error { return s.err }
+
+func exitStatus(st runtime.ExitStatus) ExitStatus {
+	return ExitStatus{code: st.Code, exitedAt: st.ExitedAt, err: st.Err}
+}
+
+// ProcessStatus is the state of a process.
+type ProcessStatus string
+
+// The states of a process.
+const (
+	// Created: the process exists, its user program has not started.
+	Created ProcessStatus = "created"
+	// Running: the program runs.
+	Running ProcessStatus = "running"
+	// Paused: the task's processes are frozen.
+	Paused ProcessStatus = "paused"
+	// Stopped: the process has exited.
+	Stopped ProcessStatus = "stopped"
+	// Unknown: the state could not be read.
+	Unknown ProcessStatus = "unknown"
+)
+
+// Status is the state of a process and, once Stopped, how it exited.
+type Status struct {
+	Status ProcessStatus
+	// ExitStatus and ExitTime are set when Status is Stopped and the
+	// exit is known to this process.
+	ExitStatus uint32
+	ExitTime   time.Time
+}
+
+// ProcessInfo is one process of a task.
+type ProcessInfo struct {
+	// Pid is the process's pid in the caller's pid namespace.
+	Pid uint32
+}
+
+// KillInfo is what KillOpts set.
+type KillInfo struct {
+	// All sends the signal to every process of the task, not only its
+	// init.
+	All bool
+}
+
+// KillOpts configures Kill.
+type KillOpts func(ctx context.Context, ki *KillInfo) error
+
+// WithKillAll sends the signal to every process of the task.
+func WithKillAll(_ context.Context, ki *KillInfo) error {
+	ki.All = true
+	return nil
+}
+
+// ProcessDeleteOpts run before a process is deleted.
+type ProcessDeleteOpts func(ctx context.Context, p Process) error
+
+// WithProcessKill, on Delete, kills every process of a task still running
+// and waits for its exit first.
+func WithProcessKill(ctx context.Context, p Process) error {
+	ch, err := p.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	if err := p.Kill(ctx, syscall.SIGKILL, WithKillAll); err != nil && !errdefs.IsNotFound(err) {
+		return err
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TaskInfo is what NewTaskOpts set.
+type TaskInfo struct {
+	// CgroupParent is the cgroup the task's cgroup is made under
+	// (<parent>/<id>), unless the spec sets Linux.CgroupsPath. Default:
+	// /dctr/<namespace>.
+	CgroupParent string
+}
+
+// NewTaskOpts configures NewTask.
+type NewTaskOpts func(ctx context.Context, c *Client, ti *TaskInfo) error
+
+// WithCgroupParent makes the task's cgroup <parent>/<id>, parent being an
+// absolute path in the cgroup hierarchy.
+func WithCgroupParent(parent string) NewTaskOpts {
+	return func(_ context.Context, _ *Client, ti *TaskInfo) error {
+		ti.CgroupParent = parent
+		return nil
+	}
+}
+
+// Process is a process of a task: for now its init. Its methods are safe
+// for concurrent use.
+type Process interface {
+	// ID is the process's id: the container's id for a task's init.
+	ID() string
+	// Pid is the process's pid in the caller's pid namespace.
+	Pid() uint32
+	// Start runs the user's program.
+	Start(ctx context.Context) error
+	// Delete removes the process and returns its exit status; a process
+	// still running is FailedPrecondition unless an option
+	// (WithProcessKill) ends it first.
+	Delete(ctx context.Context, opts ...ProcessDeleteOpts) (*ExitStatus, error)
+	// Kill sends a signal.
+	Kill(ctx context.Context, sig syscall.Signal, opts ...KillOpts) error
+	// Wait returns a channel receiving the exit status once the process
+	// has exited. It may be called before Start and by many callers.
+	Wait(ctx context.Context) (<-chan ExitStatus, error)
+	// IO returns the process's IO.
+	IO() IO
+	// Status returns the process's state.
+	Status(ctx context.Context) (Status, error)
+}
+
+// Task is a container's running instance: its init process, cgroup,
+// namespaces and mounted root filesystem.
+type Task interface {
+	Process
+	// Pause freezes every process of the task.
+	Pause(ctx context.Context) error
+	// Resume thaws them.
+	Resume(ctx context.Context) error
+	// Pids returns the task's processes.
+	Pids(ctx context.Context) ([]ProcessInfo, error)
+	// Spec returns the spec the task was created with, its root being
+	// the mounted root filesystem.
+	Spec(ctx context.Context) (*oci.Spec, error)
+}
+
+// taskKey names a task of a client.
+type taskKey struct{ ns, id string }
+
+// runtimeFor returns the runtime of namespace ns: its state under
+// <state>/<ns>/runc, its cgroups under /dctr/<ns>.
+func (c *Client) runtimeFor(ns string) (*runtime.Runtime, error) {
+	c.taskMu.Lock()
+	defer c.taskMu.Unlock()
+	if rt, ok := c.runtimes[ns]; ok {
+		return rt, nil
+	}
+	rt, err := runtime.New(filepath.Join(c.stateDir, ns, "runc"), runtime.WithDefaultCgroupParent("/dctr/"+ns))
+	if err != nil {
+		return nil, err
+	}
+	c.runtimes[ns] = rt
+	return rt, nil
+}
+
+// bundleDir is where the root filesystem of task id of namespace ns is
+// mounted (its rootfs directory).
+func (c *Client) bundleDir(ns, id string) string {
+	return filepath.Join(c.stateDir, ns, "tasks", id)
+}
+
+func (ct *container) NewTask(ctx context.Context, ioCreator IOCreator, opts ...NewTaskOpts) (_ Task, retErr error) {
+	c := ct.c
+	ns, err := c.namespaceOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := ct.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) error { return fmt.Errorf("new task %s: %w", ct.id, err) }
+	if rec.Spec == nil || rec.Spec.Process == nil || rec.Spec.Root == nil {
+		return nil, fail(fmt.Errorf("container has no spec with a process and a root: %w", errdefs.ErrInvalidArgument))
+	}
+	if len(rec.Spec.Process.Args) == 0 {
+		return nil, fail(fmt.Errorf("no command to run (the image has no Entrypoint or Cmd and no args were given): %w", errdefs.ErrInvalidArgument))
+	}
+	var ti TaskInfo
+	for _, o := range opts {
+		if err := o(ctx, c, &ti); err != nil {
+			return nil, fail(err)
+		}
+	}
+	if ioCreator == nil {
+		ioCreator = NullIO
+	}
+	rt, err := c.runtimeFor(ns)
+	if err != nil {
+		return nil, fail(err)
+	}
+	key := taskKey{ns, ct.id}
+	c.taskMu.Lock()
+	_, exists := c.tasks[key]
+	c.taskMu.Unlock()
+	if exists {
+		return nil, fail(fmt.Errorf("container has a task: %w", errdefs.ErrAlreadyExists))
+	}
+
+	b, err := c.newBundle(ctx, rt, ns, ct.id)
+	if err != nil {
+		return nil, fail(err)
+	}
+	defer b.unlock()
+	defer func() {
+		if retErr != nil {
+			if err := b.remove(); err != nil {
+				retErr = fmt.Errorf("%w (and cleaning up: %v)", retErr, err)
+			}
+		}
+	}()
+
+	spec := *rec.Spec
+	root := *rec.Spec.Root
+	spec.Root = &root
+	switch {
+	case rec.SnapshotKey != "":
+		sn := c.SnapshotService(rec.Snapshotter)
+		mounts, err := sn.Mounts(ctx, rec.SnapshotKey)
+		if err != nil {
+			return nil, fail(fmt.Errorf("rootfs: %w", err))
+		}
+		if err := snapshot.MountAll(mounts, b.rootfs()); err != nil {
+			return nil, fail(fmt.Errorf("mount rootfs: %w", err))
+		}
+		b.mounted = true
+		spec.Root.Path = b.rootfs()
+	case filepath.IsAbs(root.Path):
+		// A root filesystem the caller mounted (oci.WithRootFSPath).
+	default:
+		return nil, fail(fmt.Errorf("container has no snapshot and its spec no absolute root path: %w", errdefs.ErrInvalidArgument))
+	}
+
+	tio, err := ioCreator(ct.id)
+	if err != nil {
+		return nil, fail(fmt.Errorf("io: %w", err))
+	}
+	defer func() {
+		if retErr != nil {
+			tio.Close()
+		}
+	}()
+	cfg := tio.Config()
+	if cfg.Terminal || spec.Process.Terminal {
+		return nil, fail(fmt.Errorf("terminals are not supported yet: %w", errdefs.ErrNotImplemented))
+	}
+	var copts []runtime.CreateOpt
+	if ti.CgroupParent != "" {
+		copts = append(copts, runtime.WithCgroupParent(ti.CgroupParent))
+	}
+	rtask, err := rt.Create(ctx, ct.id, &spec, runtime.IO{Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr}, copts...)
+	if err != nil {
+		return nil, err
+	}
+	t := &task{c: c, key: key, rt: rtask, io: tio, bundle: b.dir, spec: &spec}
+	c.taskMu.Lock()
+	c.tasks[key] = t
+	c.taskMu.Unlock()
+	return t, nil
+}
+
+// Task returns the container's task: the one this client made, or one
+// made by another client or process, loaded from its state (NotFound if
+// there is none). The exit status of a task another process started is
+// not known here: its Wait reports UnknownExitStatus with ErrNotParent.
+func (ct *container) Task(ctx context.Context, attach IOAttach) (Task, error) {
+	c := ct.c
+	ns, err := c.namespaceOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := taskKey{ns, ct.id}
+	c.taskMu.Lock()
+	t, ok := c.tasks[key]
+	c.taskMu.Unlock()
+	if ok {
+		return t, nil
+	}
+	rt, err := c.runtimeFor(ns)
+	if err != nil {
+		return nil, err
+	}
+	rtask, err := rt.Load(ctx, ct.id)
+	if err != nil {
+		return nil, err
+	}
+	var tio IO = &streamsIO{}
+	if attach != nil {
+		if tio, err = attach(ct.id); err != nil {
+			return nil, fmt.Errorf("task %s: attach: %w", ct.id, err)
+		}
+	}
+	t = &task{c: c, key: key, rt: rtask, io: tio, bundle: c.bundleDir(ns, ct.id)}
+	c.taskMu.Lock()
+	defer c.taskMu.Unlock()
+	if prev, ok := c.tasks[key]; ok {
+		tio.Close()
+		return prev, nil
+	}
+	c.tasks[key] = t
+	return t, nil
+}
+
+// hasTask reports whether container id of namespace ns has a task, here or
+// in another process.
+func (c *Client) hasTask(ctx context.Context, ns, id string) (bool, error) {
+	c.taskMu.Lock()
+	_, ok := c.tasks[taskKey{ns, id}]
+	c.taskMu.Unlock()
+	if ok {
+		return true, nil
+	}
+	if _, err := os.Stat(filepath.Join(c.stateDir, ns, "runc", id, "state.json")); err == nil {
+		return true, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return false, err
+	}
+	return false, nil
+}
+
+type task struct {
+	c      *Client
+	key    taskKey
+	rt     *runtime.Task
+	io     IO
+	bundle string
+	spec   *oci.Spec // nil for a loaded task
+}
+
+var _ Task = (*task)(nil)
+
+func (t *task) ID() string  { return t.key.id }
+func (t *task) Pid() uint32 { return uint32(t.rt.Pid()) }
+func (t *task) IO() IO      { return t.io }
+
+func (t *task) Start(ctx context.Context) error { return t.rt.Start(ctx) }
+
+func (t *task) Kill(ctx context.Context, sig syscall.Signal, opts ...KillOpts) error {
+	var ki KillInfo
+	for _, o := range opts {
+		if err := o(ctx, &ki); err != nil {
+			return err
+		}
+	}
+	return t.rt.Kill(ctx, sig, ki.All)
+}
+
+func (t *task) Wait(ctx context.Context) (<-chan ExitStatus, error) {
+	in, err := t.rt.Wait(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan ExitStatus, 1)
+	go func() {
+		defer close(out)
+		for st := range in {
+			out <- exitStatus(st)
+		}
+	}()
+	return out, nil
+}
+
+func (t *task) Status(ctx context.Context) (Status, error) {
+	st, err := t.rt.Status(ctx)
+	if err != nil {
+		return Status{Status: Unknown}, err
+	}
+	s := Status{Status: ProcessStatus(st)}
+	if st == runtime.Stopped {
+		// The task has exited: Wait answers at once.
+		ch, err := t.rt.Wait(ctx)
+		if err == nil {
+			if es := <-ch; es.Err == nil {
+				s.ExitStatus, s.ExitTime = es.Code, es.ExitedAt
+			} else {
+				s.ExitStatus = UnknownExitStatus
+			}
+		}
+	}
+	return s, nil
+}
+
+func (t *task) Pause(ctx context.Context) error  { return t.rt.Pause(ctx) }
+func (t *task) Resume(ctx context.Context) error { return t.rt.Resume(ctx) }
+
+func (t *task) Pids(ctx context.Context) ([]ProcessInfo, error) {
+	pids, err := t.rt.Pids(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ProcessInfo, len(pids))
+	for i, p := range pids {
+		out[i] = ProcessInfo{Pid: uint32(p)}
+	}
+	return out, nil
+}
+
+func (t *task) Spec(ctx context.Context) (*oci.Spec, error) {
+	if t.spec != nil {
+		return t.spec, nil
+	}
+	ct, err := t.c.LoadContainer(ctx, t.key.id)
+	if err != nil {
+		return nil, err
+	}
+	s, err := ct.Spec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cp := *s
+	if cp.Root != nil {
+		root := *cp.Root
+		root.Path = filepath.Join(t.bundle, "rootfs")
+		cp.Root = &root
+	}
+	return &cp, nil
+}
+
+// Delete removes the task: its libcontainer state and cgroup, then its
+// root filesystem mount, its bundle directory and its IO.
+func (t *task) Delete(ctx context.Context, opts ...ProcessDeleteOpts) (*ExitStatus, error) {
+	for _, o := range opts {
+		if err := o(ctx, t); err != nil {
+			return nil, fmt.Errorf("task %s: delete: %w", t.key.id, err)
+		}
+	}
+	st, err := t.rt.Delete(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	b := &bundle{dir: t.bundle, mounted: true}
+	rerr := b.remove()
+	t.c.taskMu.Lock()
+	if t.c.tasks[t.key] == t {
+		delete(t.c.tasks, t.key)
+	}
+	t.c.taskMu.Unlock()
+	cerr := t.io.Close()
+	if rerr != nil {
+		return nil, fmt.Errorf("task %s: delete: %w", t.key.id, rerr)
+	}
+	if cerr != nil {
+		return nil, fmt.Errorf("task %s: delete: io: %w", t.key.id, cerr)
+	}
+	es := exitStatus(*st)
+	return &es, nil
+}
+
+// bundle is the directory a task's root filesystem is mounted in.
+type bundle struct {
+	dir     string
+	lock    *os.File // the directory, flocked while the task is set up
+	mounted bool
+}
+
+func (b *bundle) rootfs() string { return filepath.Join(b.dir, "rootfs") }
+
+// newBundle makes the bundle directory of task id, locked until the task
+// exists. A directory left by a task whose state is gone (a crash between
+// the two) is cleaned and reused; one whose task exists, or is being set
+// up by another process, is AlreadyExists.
+func (c *Client) newBundle(ctx context.Context, rt *runtime.Runtime, ns, id string) (*bundle, error) {
+	b := &bundle{dir: c.bundleDir(ns, id)}
+	if err := os.MkdirAll(filepath.Dir(b.dir), 0o700); err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	for attempt := 0; ; attempt++ {
+		err := os.Mkdir(b.dir, 0o700)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrExist) || attempt > 0 {
+			return nil, fmt.Errorf("bundle: %w", err)
+		}
+		// Stale unless its task exists or another process holds it.
+		f, err := os.Open(b.dir)
+		if err != nil {
+			return nil, fmt.Errorf("bundle: %w", err)
+		}
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("task %s is being created: %w", id, errdefs.ErrAlreadyExists)
+		}
+		if ok, _ := c.hasTask(ctx, ns, id); ok {
+			f.Close()
+			return nil, fmt.Errorf("task %s: %w", id, errdefs.ErrAlreadyExists)
+		}
+		stale := &bundle{dir: b.dir, mounted: true}
+		err = stale.remove()
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("bundle left by a task that is gone: %w", err)
+		}
+	}
+	f, err := os.Open(b.dir)
+	if err == nil {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	}
+	if err == nil {
+		err = os.Mkdir(b.rootfs(), 0o700)
+	}
+	if err != nil {
+		if f != nil {
+			f.Close()
+		}
+		os.Remove(b.rootfs())
+		os.Remove(b.dir)
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	b.lock = f
+	return b, nil
+}
+
+func (b *bundle) unlock() {
+	if b.lock != nil {
+		b.lock.Close()
+		b.lock = nil
+	}
+}
+
+// remove unmounts the root filesystem, if mounted, and removes the bundle
+// directory; it never removes anything below a root it could not
+// unmount.
+func (b *bundle) remove() error {
+	if b.mounted {
+		if err := snapshot.UnmountAll(b.rootfs()); err != nil {
+			return fmt.Errorf("unmount rootfs: %w", err)
+		}
+		b.mounted = false
+	}
+	// Only empty directories are left: Remove, never RemoveAll, so that a
+	// root still mounted is never emptied.
+	if err := os.Remove(b.rootfs()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove bundle: %w", err)
+	}
+	if err := os.Remove(b.dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove bundle: %w", err)
+	}
+	return nil
+}
