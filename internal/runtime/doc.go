@@ -75,6 +75,7 @@
 //
 // Each Create marks every file descriptor of the process above 2
 // close-on-exec (libcontainer does, so that none leaks into a container);
-// Go opens its files close-on-exec anyway. libcontainer logs its rare
+// Go opens its files close-on-exec anyway. Package inithook keeps the main
+// goroutine on the main thread (see there why). libcontainer logs its rare
 // warnings through logrus's standard logger.
 package runtime

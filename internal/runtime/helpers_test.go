@@ -92,7 +92,7 @@ func busyboxRootfs(t testing.TB) string {
 	if err := dst.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, applet := range []string{"sh", "echo", "true", "false", "sleep", "cat", "kill", "ls", "ip"} {
+	for _, applet := range []string{"sh", "echo", "true", "false", "sleep", "cat", "kill", "ls", "ip", "unshare"} {
 		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
 			t.Fatal(err)
 		}

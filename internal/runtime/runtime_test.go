@@ -499,6 +499,30 @@ func TestSeccomp(t *testing.T) {
 	if !strings.Contains(out.String(), "\nSeccomp:\t2\n") {
 		t.Errorf("/proc/self/status in the container says no seccomp filter:\n%s", out.String())
 	}
+
+	// In effect: unshare(CLONE_NEWUSER) needs no capability, so only the
+	// profile (which allows unshare only with CAP_SYS_ADMIN, as Docker's
+	// does) stops it.
+	unshare := func(profile bool) (uint32, string) {
+		opts := []oci.SpecOpts{oci.WithProcessArgs("unshare", "-U", "true")}
+		if profile {
+			opts = append(opts, oci.WithDefaultSeccompProfile)
+		}
+		spec, err := oci.GenerateSpec(ctx, nil, nil, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec.Root.Path = e.rootfs
+		var out bytes.Buffer
+		st := e.run(t, fmt.Sprintf("unshare-%v", profile), spec, IO{Stdout: &out, Stderr: &out})
+		return st.Code, out.String()
+	}
+	if code, out := unshare(false); code != 0 {
+		t.Skipf("unshare -U fails without seccomp too (%d: %s): user namespaces are off here", code, out)
+	}
+	if code, out := unshare(true); code == 0 || !strings.Contains(out, "not permitted") {
+		t.Errorf("unshare -U under the default profile: exit %d, %q; want EPERM", code, out)
+	}
 }
 
 func TestManyContainers(t *testing.T) {

@@ -38,6 +38,19 @@
 // (about 0.3 ms together; the cgroup v1 driver, for one, checks once
 // whether the host is in hybrid mode).
 //
+// In a normal process the hook also locks the main goroutine to the main
+// thread (runtime.LockOSThread in its init function), for good. For each
+// container it creates, libcontainer runs a goroutine that locks its
+// thread, joins the container's mount namespace and returns without
+// unlocking, so that the thread dies with it. Were that goroutine to run on
+// the main thread, which cannot die, Go would park the thread forever,
+// still in the container's mount namespace: that namespace, with all its
+// mounts, would outlive the container, and /proc/self (which shows the
+// main thread) would show the container's mounts and root from then on.
+// The price is that the main goroutine never runs on another thread, and
+// no other goroutine on the main thread. A program must not call
+// runtime.UnlockOSThread from its main goroutine.
+//
 // In the re-executed process the hook calls libcontainer.Init from this
 // package's init function, which never returns: the process becomes the
 // container's init (or exits). Go initialises packages in dependency order,
