@@ -213,7 +213,8 @@ func (c *Client) ContentStore() content.Store { return c.content }
 func (c *Client) ImageService() images.Store { return c.images }
 
 // Close releases the client. Calls under way finish first; later ones
-// fail. Close is idempotent.
+// fail. Tasks keep running: another client, in this process or another,
+// finds them with Container.Task. Close is idempotent.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		serr := c.closeSnapshotters()
