@@ -1,11 +1,14 @@
 // Package examples holds runnable programs that use the library the way an
 // embedder would, through its public API only. Each lives in a directory
-// of its own and runs with `go run ./examples/NAME`:
+// of its own and runs with `go run ./examples/NAME`; what they share, a
+// registry run in the process and the building of their small images,
+// is in examples/internal.
 //
 //   - contentpipeline: build a small OCI image's blobs in memory, ingest
 //     them into a content store with digest checks, label, list and read
 //     them back.
-//   - pullunpack: push a small image to an in-process registry, pull it
-//     into a fresh root with unpack, and show its snapshots and root
-//     filesystem (the README's main job).
+//   - pullrun: push a small image to an in-process registry, pull it
+//     into a fresh root with unpack, show its snapshots and root
+//     filesystem, and run its command in a container (the README's main
+//     job).
 package examples

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	containerd "github.com/daemonless/containerd"
+	"github.com/daemonless/containerd/examples/internal/imagebuild"
 	"github.com/daemonless/containerd/snapshot"
 )
 
@@ -31,20 +32,39 @@ func TestRun(t *testing.T) {
 }
 
 // testRun runs the example twice in one directory, as -root does: the
-// second run finds the content and the snapshots already there.
+// second run finds the content and the snapshots already there. As root,
+// the image's command runs in a container and its output, the greeting,
+// comes through the task's stdout.
 func testRun(t *testing.T) {
+	_, bbErr := imagebuild.Busybox(busyboxPath)
+	runs := os.Geteuid() == 0 && bbErr == nil
 	dir := t.TempDir()
 	for n := range 2 {
-		var out bytes.Buffer
-		if err := run(t.Context(), &out, dir); err != nil {
-			t.Fatalf("run %d = %v\n%s", n+1, err, out.String())
+		var report, out bytes.Buffer
+		if err := run(t.Context(), &report, &out, dir); err != nil {
+			t.Fatalf("run %d = %v\n%s%s", n+1, err, report.String(), out.String())
 		}
-		got := out.String()
-		want := []string{"unpacked: true", "/etc/motd: " + greeting, "etc/hostname", "whiteout"}
+		got := report.String()
+		want := []string{"unpacked: true", "etc/hostname", "whiteout"}
 		if os.Geteuid() == 0 {
 			want = append(want, "mounted on")
 		} else {
-			want = append(want, "(snapshotter native)", "read in the snapshot's directory")
+			want = append(want, "(snapshotter native)", "read in the snapshot's directory", "running a container needs root")
+		}
+		if runs {
+			want = append(want, `command ["/bin/cat" "/etc/motd"]`,
+				"task hello: exited with status 0", "deleted: task, container hello and snapshot hello-rootfs")
+			if out.String() != greeting {
+				t.Errorf("run %d: the task's output is %q, want %q", n+1, out.String(), greeting)
+			}
+			if strings.Contains(got, greeting) {
+				t.Errorf("run %d: the greeting is in the report, not only in the task's output:\n%s", n+1, got)
+			}
+		} else {
+			want = append(want, "/etc/motd: "+greeting)
+			if out.Len() > 0 {
+				t.Errorf("run %d: a task wrote %q; none should run here", n+1, out.String())
+			}
 		}
 		for _, w := range want {
 			if !strings.Contains(got, w) {
@@ -56,14 +76,17 @@ func testRun(t *testing.T) {
 		}
 	}
 
-	// The run removed its view: the snapshots left are the two layers'.
-	c, err := containerd.New(filepath.Join(dir, "pull"), containerd.WithNamespace("example"))
+	// The run removed its view, its container and the container's
+	// snapshot: the snapshots left are the two layers'.
+	c, err := containerd.New(filepath.Join(dir, "pull"), containerd.WithNamespace("example"),
+		containerd.WithStateDir(filepath.Join(dir, "state")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	ctx := context.Background()
 	var names []string
-	err = c.SnapshotService("").Walk(context.Background(), func(_ context.Context, info snapshot.Info) error {
+	err = c.SnapshotService("").Walk(ctx, func(_ context.Context, info snapshot.Info) error {
 		if info.Kind != snapshot.KindCommitted {
 			t.Errorf("snapshot %s is %s: the run should have removed it", info.Name, info.Kind)
 		}
@@ -73,6 +96,29 @@ func testRun(t *testing.T) {
 	if err != nil || len(names) != 2 {
 		t.Errorf("snapshots %v, %v; want the 2 layers'", names, err)
 	}
+	if ctrs, err := c.Containers(ctx); err != nil || len(ctrs) != 0 {
+		t.Errorf("Containers() = %d containers, %v; want none left", len(ctrs), err)
+	}
+	if m := mountedBelow(t, dir); len(m) > 0 {
+		t.Errorf("mounts left below the run's directory: %v", m)
+	}
+}
+
+// mountedBelow lists the mount points at or below dir.
+func mountedBelow(t *testing.T, dir string) []string {
+	t.Helper()
+	info, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for line := range strings.Lines(string(info)) {
+		f := strings.Fields(line)
+		if len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
+			out = append(out, f[4])
+		}
+	}
+	return out
 }
 
 // TestRunWithoutBusybox runs the example on a host without a static
@@ -81,18 +127,21 @@ func TestRunWithoutBusybox(t *testing.T) {
 	saved := busyboxPath
 	defer func() { busyboxPath = saved }()
 	busyboxPath = filepath.Join(t.TempDir(), "busybox")
-	var out bytes.Buffer
-	if err := run(t.Context(), &out, t.TempDir()); err != nil {
-		t.Fatalf("run = %v\n%s", err, out.String())
+	var report, out bytes.Buffer
+	if err := run(t.Context(), &report, &out, t.TempDir()); err != nil {
+		t.Fatalf("run = %v\n%s", err, report.String())
 	}
-	got := out.String()
-	for _, w := range []string{"no static busybox", "unpacked: true", "/etc/motd: " + greeting} {
+	got := report.String()
+	for _, w := range []string{"no static busybox", "unpacked: true", "/etc/motd: " + greeting, "run: skipped, the image has no busybox"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("output lacks %q:\n%s", w, got)
 		}
 	}
 	if strings.Contains(got, "bin/busybox") {
 		t.Errorf("busybox in the rootfs:\n%s", got)
+	}
+	if out.Len() > 0 {
+		t.Errorf("a task wrote %q; none should run without busybox", out.String())
 	}
 }
 
@@ -106,12 +155,12 @@ func testRunUnprivileged(t *testing.T) {
 	// The build directory of go test is root's only: the copy goes to a
 	// directory that user can enter, next to a temporary directory it
 	// owns.
-	dir, err := os.MkdirTemp("", "pullunpack-test")
+	dir, err := os.MkdirTemp("", "pullrun-test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	bin := filepath.Join(dir, "pullunpack.test")
+	bin := filepath.Join(dir, "pullrun.test")
 	tmp := filepath.Join(dir, "tmp")
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
