@@ -11,4 +11,8 @@
 //     into a fresh root with unpack, show its snapshots and root
 //     filesystem, and run its command in a container (the README's main
 //     job).
+//   - runflow: the flow of a service running containers — pull, a
+//     container with a spec from the image's config, a long-lived task
+//     with its output on stdout, SIGTERM, its exit status, everything
+//     deleted (root).
 package examples
