@@ -1,6 +1,7 @@
 // Package examples holds runnable programs that use the library the way an
 // embedder would, through its public API only. Each lives in a directory
-// of its own and runs with `go run ./examples/NAME`; what they share, a
+// of its own and runs with `go run ./examples/NAME` (testharness, with
+// `go test`); what they share, a
 // registry run in the process and the building of their small images,
 // is in examples/internal.
 //
@@ -15,4 +16,8 @@
 //     container with a spec from the image's config, a long-lived task
 //     with its output on stdout, SIGTERM, its exit status, everything
 //     deleted (root).
+//   - testharness: real containers inside go test — a client shared by
+//     a package's tests, and a helper that runs a command in a container
+//     for one test and kills and deletes it when the test ends (its
+//     tests run with `go test ./examples/testharness`; root).
 package examples
