@@ -1,9 +1,8 @@
 // Package examples holds runnable programs that use the library the way an
 // embedder would, through its public API only. Each lives in a directory
 // of its own and runs with `go run ./examples/NAME` (testharness, with
-// `go test`); what they share, a
-// registry run in the process and the building of their small images,
-// is in examples/internal.
+// `go test`); what they share, a registry run in the process and the
+// building of their small images, is in examples/internal.
 //
 //   - contentpipeline: build a small OCI image's blobs in memory, ingest
 //     them into a content store with digest checks, label, list and read
