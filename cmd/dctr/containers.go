@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/containerd/errdefs"
 	"github.com/spf13/cobra"
 
 	containerd "github.com/daemonless/containerd"
@@ -110,6 +111,9 @@ func newContainersRmCommand(g *globalOptions) *cobra.Command {
 						opts = append(opts, containerd.WithSnapshotCleanup)
 					}
 					if err := c.Delete(ctx, opts...); err != nil {
+						if errdefs.IsFailedPrecondition(err) {
+							return fmt.Errorf("%w (dctr tasks rm -f %s removes the task, killing it if it runs)", err, id)
+						}
 						return err
 					}
 					_, err = fmt.Fprintln(cmd.OutOrStdout(), id)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -32,15 +33,78 @@ const (
 
 func main() {
 	// The first SIGINT or SIGTERM cancels the command, which then stops
-	// cleanly (an ingest stays resumable); a second one kills dctr.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
+	// cleanly (an ingest stays resumable); a second one kills dctr. A
+	// command may take the signals over instead (dctr run passes them on
+	// to its container).
+	ctx, stop := watchInterrupts(context.Background())
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// interrupts routes the SIGINT and SIGTERM dctr receives: to the handler
+// a command installed with takeInterrupts, or else, the first of them, to
+// the cancellation of the command's context, after which the signals'
+// default action is back (a second one kills dctr).
+type interrupts struct {
+	cancel context.CancelFunc
+	ch     chan os.Signal
+
+	mu      sync.Mutex
+	handler func(os.Signal)
+}
+
+type interruptsKey struct{}
+
+// watchInterrupts returns a context that the first SIGINT or SIGTERM
+// cancels, unless a command takes them over, and a function that stops
+// watching.
+func watchInterrupts(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	in := &interrupts{cancel: cancel, ch: make(chan os.Signal, 1)}
+	signal.Notify(in.ch, os.Interrupt, syscall.SIGTERM)
+	go in.loop()
+	return context.WithValue(ctx, interruptsKey{}, in), func() {
+		signal.Stop(in.ch)
+		cancel()
+	}
+}
+
+func (in *interrupts) loop() {
+	for sig := range in.ch {
+		in.mu.Lock()
+		h := in.handler
+		in.mu.Unlock()
+		if h != nil {
+			h(sig)
+			continue
+		}
+		in.cancel()
+		signal.Stop(in.ch)
+		return
+	}
+}
+
+// takeInterrupts makes the SIGINT and SIGTERM that dctr receives go to
+// handler, called one at a time on the goroutine watching them (it must
+// not block), until release is called; they no longer cancel ctx. It
+// reports false, and does nothing, when ctx comes from no watchInterrupts
+// (run called in a test): the caller then owns the process's signals.
+// Once a signal has cancelled ctx, later ones are not watched any more
+// and handler gets none.
+func takeInterrupts(ctx context.Context, handler func(os.Signal)) (release func(), ok bool) {
+	in, ok := ctx.Value(interruptsKey{}).(*interrupts)
+	if !ok {
+		return func() {}, false
+	}
+	in.mu.Lock()
+	in.handler = handler
+	in.mu.Unlock()
+	return func() {
+		in.mu.Lock()
+		in.handler = nil
+		in.mu.Unlock()
+	}, true
 }
 
 // run executes the command line args and returns the exit status. Every
@@ -54,6 +118,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
+	}
+	var status exitStatusError
+	if errors.As(err, &status) {
+		return status.code
 	}
 	var reported reportedError
 	if !errors.As(err, &reported) {
@@ -96,7 +164,7 @@ DCTR_NAMESPACE and DCTR_STATE; a flag on the command line wins.`,
 	pf.StringVarP(&g.namespace, "namespace", "n", envOr(envNamespace, namespaces.Default), "namespace ($"+envNamespace+")")
 	pf.StringVar(&g.stateDir, "state", os.Getenv(envState), "runtime state directory ($"+envState+"; default: the client's, "+containerd.DefaultStateDir()+")")
 
-	cmd.AddCommand(newContentCommand(g), newImagesCommand(g), newRegistryCommand(g), newSnapshotsCommand(g), newContainersCommand(g), newApplyCommand())
+	cmd.AddCommand(newContentCommand(g), newImagesCommand(g), newRegistryCommand(g), newSnapshotsCommand(g), newContainersCommand(g), newRunCommand(g), newTasksCommand(g), newApplyCommand())
 	return cmd
 }
 
@@ -162,6 +230,12 @@ func (e usageError) Unwrap() error { return e.err }
 type reportedError struct{ failed int }
 
 func (e reportedError) Error() string { return fmt.Sprintf("%d failed", e.failed) }
+
+// exitStatusError makes run exit with code and print nothing: dctr run
+// passing on its container's exit status.
+type exitStatusError struct{ code int }
+
+func (e exitStatusError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // report prints err as one line on cmd's error stream, as run does.
 func report(cmd *cobra.Command, err error) {

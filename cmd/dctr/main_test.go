@@ -74,12 +74,7 @@ func (c *cli) runRaw(stdin io.Reader, args ...string) result {
 	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "DCTR_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, c.env...)
+	cmd.Env = c.environ()
 	err := cmd.Run()
 	r := result{args: args, stdout: stdout.String(), stderr: stderr.String()}
 	var exit *exec.ExitError
@@ -91,6 +86,18 @@ func (c *cli) runRaw(stdin io.Reader, args ...string) result {
 		c.t.Fatalf("run dctr %s: %v", strings.Join(args, " "), err)
 	}
 	return r
+}
+
+// environ is the environment dctr runs with: the test's, cleaned of
+// DCTR_* variables, and c.env.
+func (c *cli) environ() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DCTR_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, c.env...)
 }
 
 // ok runs dctr like run, fails the test unless it succeeds quietly, and

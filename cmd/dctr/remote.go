@@ -36,13 +36,24 @@ type remoteOptions struct {
 	plainHTTP  bool
 	skipVerify bool
 	user       string
+	userFlag   string // the credentials flag, for messages: "-u"
 	hostsDir   string
 }
 
 func (o *remoteOptions) addFlags(fs *pflag.FlagSet) {
+	o.addFlagsNamed(fs, "user", "u")
+}
+
+// addFlagsNamed is addFlags with the credentials flag called --name (-short
+// unless short is empty), for commands whose --user means something else.
+func (o *remoteOptions) addFlagsNamed(fs *pflag.FlagSet, name, short string) {
+	o.userFlag = "--" + name
+	if short != "" {
+		o.userFlag = "-" + short
+	}
 	fs.BoolVar(&o.plainHTTP, "plain-http", false, "speak plain HTTP to the registry (loopback registries always are)")
 	fs.BoolVar(&o.skipVerify, "skip-verify", false, "do not verify the registry's TLS certificate")
-	fs.StringVarP(&o.user, "user", "u", "", "credentials `USER[:PASSWORD]` for the reference's registry (password from $"+envPassword+" when omitted; default: docker's config.json, podman's auth.json)")
+	fs.StringVarP(&o.user, name, short, "", "credentials `USER[:PASSWORD]` for the reference's registry (password from $"+envPassword+" when omitted; default: docker's config.json, podman's auth.json)")
 	fs.StringVar(&o.hostsDir, "hosts-dir", envOr(envHostsDir, defaultHostsDir), "directory of per-registry hosts.toml files, containerd's certs.d layout ($"+envHostsDir+")")
 }
 
@@ -57,7 +68,7 @@ func (o *remoteOptions) resolver(ctx context.Context, cmd *cobra.Command, ref re
 			pass = os.Getenv(envPassword)
 		}
 		if user == "" || pass == "" {
-			return nil, fmt.Errorf("-u %q: want USER:PASSWORD, or USER with $%s set: %w", user, envPassword, errdefs.ErrInvalidArgument)
+			return nil, fmt.Errorf("%s %q: want USER:PASSWORD, or USER with $%s set: %w", o.userFlag, user, envPassword, errdefs.ErrInvalidArgument)
 		}
 		copts = append(copts, credentials.WithStatic(ref.Domain, user, pass))
 	}
