@@ -48,11 +48,59 @@
 // expected for ingests. Repeated --filter flags are alternatives; the
 // selectors inside one are all required.
 //
+// # Running containers
+//
+// run makes a container from an image and runs its task in dctr's own
+// process, through the library (runc's libcontainer: root and cgroups
+// needed); tasks works on the tasks of the namespace's containers,
+// whichever process started them:
+//
+//	dctr run [--rm] [-d] [-t] [--env K=V]... [--env-file F] [--mount SPEC]...
+//	         [--net-host] [--user U] [--cwd D] [--hostname H]
+//	         [--memory-limit B] [--cpus N] [--pids-limit N] [--read-only]
+//	         [--privileged] [--cap-add C]... [--cap-drop C]...
+//	         [--snapshotter S] [--log-file F] [--pull] IMAGE ID [CMD [ARG...]]
+//	dctr tasks ls [-q]
+//	dctr tasks kill [-a] [-s SIGNAL] ID
+//	dctr tasks wait ID
+//	dctr tasks rm [-f] ID...
+//
+// run's flags come before IMAGE: everything after ID is the command line
+// given in place of the image's Cmd. The container's snapshot is called
+// ID too. IMAGE must be in the namespace already, unless --pull, which
+// pulls and unpacks it (taking the registry flags, the credentials flag
+// being --registry-user, since --user is the container's user).
+//
+// In the foreground, run gives the task dctr's standard streams (or the
+// --log-file), passes on SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and
+// SIGUSR2 to it, waits for its exit, deletes the task and exits with its
+// exit status (128+n when signal n ended it); --rm removes the container
+// and its snapshot too, else the container stays. With -d the task is
+// started with no streams (or the --log-file) and dctr exits at once,
+// printing nothing, while the task runs on; --rm with -d is a usage
+// error. -t is refused for now: the library has no terminals yet. When
+// making or starting the task fails, the container is removed again:
+// a failed run leaves nothing behind.
+//
+// tasks ls shows each task's container id, the pid of its init process
+// and its status (CREATED, RUNNING, PAUSED, STOPPED). tasks kill sends
+// SIGTERM, or the -s SIGNAL given by name (KILL, SIGKILL) or number, to
+// the task's init, or with -a to all its processes. tasks rm removes
+// stopped tasks, and with -f kills running ones first; a container with a
+// task cannot be removed until its task is. tasks wait waits for a task's
+// exit and prints its exit status and exits with it; but only the
+// process that started a task learns its exit status, so for a task
+// another process started (dctr run -d), wait says on standard error
+// that the status is unknown and exits with 255, containerd's
+// UnknownExitStatus.
+//
 // # Errors and exit status
 //
 // Each failure is reported as one line on standard error, "dctr: " and
 // the error. The exit status is 0 on success, 1 when an operation failed,
 // and 2 when the command line itself is wrong (unknown command or flag,
 // wrong number of arguments). Commands taking several digests go on after
-// one fails and report each failure on its own line.
+// one fails and report each failure on its own line. run in the
+// foreground and tasks wait exit with the task's exit status instead
+// when they have one, so 1 and 2 may be the task's.
 package main
