@@ -285,11 +285,12 @@ func runContainer(ctx context.Context, w, out io.Writer, client *containerd.Clie
 	if err != nil {
 		return err
 	}
+	// Said before Start: once started, the task may write at once.
+	fmt.Fprintf(w, "task %s: created, pid %d; starting it, its output:\n", containerID, task.Pid())
 	started := time.Now()
 	if err := task.Start(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "task %s: started, pid %d; its output:\n", containerID, task.Pid())
 	status := <-exitCh
 	code, exitedAt, err := status.Result()
 	if err != nil {

@@ -123,10 +123,11 @@ func run(ctx context.Context, w io.Writer, dir string) (err error) {
 	if err != nil {
 		return err
 	}
+	// Said before Start: once started, the task may write at once.
+	fmt.Fprintf(w, "task %s: created, pid %d; starting it\n", containerID, task.Pid())
 	if err := task.Start(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "task %s: started, pid %d\n", containerID, task.Pid())
 
 	// 4. Once its trap is set, SIGTERM; SIGKILL if it is still running
 	// after the grace period.
@@ -188,7 +189,7 @@ func serveImage(ctx context.Context, root string) (string, func(), error) {
 }
 
 // lineWatch is a writer passing what it is given on to w, and closing
-// seen once a line equal to line has gone through. It is safe for
+// seen once a line equal to line has been written there. It is safe for
 // concurrent use: a task's stdout and stderr are copied to it at once.
 type lineWatch struct {
 	w    io.Writer
@@ -207,8 +208,10 @@ func watchFor(w io.Writer, line string) *lineWatch {
 func (lw *lineWatch) Write(p []byte) (int, error) {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
+	// Passed on first: once seen is closed, the line is in w.
+	n, err := lw.w.Write(p)
 	if !lw.found {
-		lw.partial = append(lw.partial, p...)
+		lw.partial = append(lw.partial, p[:n]...)
 		for {
 			l, rest, ok := bytes.Cut(lw.partial, []byte("\n"))
 			if !ok {
@@ -222,7 +225,7 @@ func (lw *lineWatch) Write(p []byte) (int, error) {
 			lw.partial = rest
 		}
 	}
-	return lw.w.Write(p)
+	return n, err
 }
 
 // lockedWriter serialises the writes to w.

@@ -34,7 +34,7 @@ func TestRun(t *testing.T) {
 	steps := []string{
 		"pull: sha256:",
 		"container runflow: snapshot runflow-rootfs",
-		"task runflow: started, pid ",
+		"task runflow: created, pid ",
 		"running\n",
 		"task runflow: running; sending SIGTERM\n",
 		"got SIGTERM\n",
