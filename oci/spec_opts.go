@@ -492,14 +492,15 @@ func WithAllDevicesAllowed(_ context.Context, _ Client, _ *containers.Container,
 }
 
 // WithPrivileged gives the container what docker run --privileged does,
-// but for host devices: every capability (AllCapabilities) in the
-// bounding, permitted and effective sets, no masked or read-only paths,
+// but for host devices: every capability the calling process has
+// (CurrentCapabilities; a process cannot give more) in the bounding,
+// permitted and effective sets, no masked or read-only paths,
 // no seccomp profile, no AppArmor profile or SELinux label, /sys and
 // /sys/fs/cgroup writable, and every device allowed in the device cgroup.
 // Options after it can take some of that back. Default: unprivileged.
 func WithPrivileged(ctx context.Context, client Client, c *containers.Container, s *Spec) error {
 	return Compose(
-		WithCapabilities([]string{"ALL"}),
+		WithCapabilities(CurrentCapabilities()),
 		WithMaskedPaths(nil),
 		WithReadonlyPaths(nil),
 		WithSeccompUnconfined,

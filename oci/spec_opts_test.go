@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -206,8 +208,8 @@ func TestSpecOpts(t *testing.T) {
 		}},
 		{"WithPrivileged", []SpecOpts{WithDefaultSeccompProfile, WithPrivileged}, func(t *testing.T, s *Spec) {
 			c := s.Process.Capabilities
-			if !slices.Equal(c.Bounding, AllCapabilities()) || !slices.Equal(c.Effective, AllCapabilities()) || len(c.Bounding) != 41 {
-				t.Errorf("bounding %v, want all", c.Bounding)
+			if !slices.Equal(c.Bounding, CurrentCapabilities()) || !slices.Equal(c.Effective, CurrentCapabilities()) || len(c.Bounding) == 0 {
+				t.Errorf("bounding %v, want the process's %v", c.Bounding, CurrentCapabilities())
 			}
 			if s.Linux.MaskedPaths != nil || s.Linux.ReadonlyPaths != nil || s.Linux.Seccomp != nil {
 				t.Errorf("masked %v, readonly %v, seccomp %v", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths, s.Linux.Seccomp != nil)
@@ -421,5 +423,28 @@ func TestWithImageConfigWorkdirInProc(t *testing.T) {
 	s, err := GenerateSpec(context.Background(), nil, nil, WithImageConfig(fakeImage{config: ocispec.ImageConfig{Cmd: []string{"sh"}, WorkingDir: "/processes"}}))
 	if err != nil || s.Process.Cwd != "/processes" {
 		t.Errorf("WithImageConfig(WorkingDir /processes) = %v, %v", s, err)
+	}
+}
+
+func TestCurrentCapabilities(t *testing.T) {
+	cur := CurrentCapabilities()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip(err)
+	}
+	var eff uint64
+	for line := range strings.Lines(string(status)) {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			eff, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	var want []string
+	for i, name := range AllCapabilities() {
+		if eff&(1<<i) != 0 {
+			want = append(want, name)
+		}
+	}
+	if !slices.Equal(cur, want) {
+		t.Errorf("CurrentCapabilities() = %v, want %v (CapEff %#x)", cur, want, eff)
 	}
 }
