@@ -3,6 +3,7 @@ package snapshot
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -89,7 +90,8 @@ func MountAll(mounts []Mount, target string) error {
 // /proc/self/mountinfo, deepest first and the latest first where mounts
 // are stacked. A busy mount is tried again a few times with a short
 // pause, then detached lazily (MNT_DETACH). A target with nothing mounted,
-// or that does not exist, is not an error.
+// or that does not exist, is not an error. The usual case, one mount on
+// an empty directory, is unmounted without reading mountinfo.
 func UnmountAll(target string) error {
 	abs, err := filepath.Abs(target)
 	if err == nil {
@@ -100,6 +102,9 @@ func UnmountAll(target string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("unmount %s: %w", target, withKind(err))
+	}
+	if abs != "/" && unmountedAlone(abs) {
+		return nil
 	}
 	info, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
@@ -126,6 +131,38 @@ func UnmountAll(target string) error {
 		}
 	}
 	return nil
+}
+
+// unmountedAlone is UnmountAll's quick way for the usual case, one mount
+// at p and none below it, which spares it reading /proc/self/mountinfo
+// (long where many containers run). It unmounts the top mount at p, once,
+// and reports whether that left nothing mounted at or below p: p is then
+// not the root of a mount and it is an empty directory (or no directory),
+// so there is no path below it to mount on. It reports false, for
+// UnmountAll to go through mountinfo, when p was no mount point, when the
+// mount was busy or had mounts below it (the unmount failed), when
+// another mount was under it, when p is not empty (a mount the one
+// unmounted hid may be there), or when the kernel cannot tell a mount's
+// root (statx's STATX_ATTR_MOUNT_ROOT, Linux 5.8).
+func unmountedAlone(p string) bool {
+	if unix.Unmount(p, 0) != nil {
+		return false
+	}
+	var st unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, p, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, unix.STATX_TYPE, &st); err != nil ||
+		st.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0 || st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0 {
+		return false
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return true
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	return err == io.EOF
 }
 
 // unmount unmounts the top mount at p, waiting a little while it is busy

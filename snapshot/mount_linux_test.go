@@ -215,6 +215,71 @@ func TestUnmountAll(t *testing.T) {
 			t.Errorf("%d mounts left at %s", n, p)
 		}
 	}
+
+	// The cases where unmounting the top mount alone is not all: one
+	// stacked on another with nothing below it, and one hiding a mount
+	// below the target.
+	empty := t.TempDir()
+	for _, p := range []string{"", ""} {
+		if err := (Mount{Type: "bind", Source: empty, Options: []string{"bind"}}).Mount(filepath.Join(target, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := UnmountAll(target); err != nil {
+		t.Fatal(err)
+	}
+	if n := mountsAt(t, target); n != 0 {
+		t.Errorf("stacked mounts: %d left", n)
+	}
+	hidden := filepath.Join(target, "hidden")
+	os.Mkdir(hidden, 0o755)
+	for _, p := range []string{hidden, target} {
+		if err := bind.Mount(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := UnmountAll(target); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{target, hidden} {
+		if n := mountsAt(t, p); n != 0 {
+			t.Errorf("a mount hidden by the target's: %d left at %s", n, p)
+		}
+	}
+	if err := os.Remove(hidden); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestUnmountAllAlone: one mount on the target, the usual case, is
+// unmounted with nothing left, a file target's too.
+func TestUnmountAllAlone(t *testing.T) {
+	requireRoot(t)
+	src, target := t.TempDir(), mountTarget(t)
+	writeFile(t, filepath.Join(src, "f"), "x")
+	if err := (Mount{Type: "bind", Source: src, Options: []string{"rbind", "ro"}}).Mount(target); err != nil {
+		t.Fatal(err)
+	}
+	if !unmountedAlone(target) {
+		t.Error("unmountedAlone of the one mount on an empty directory = false")
+	}
+	if n := mountsAt(t, target); n != 0 {
+		t.Errorf("%d mounts left", n)
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	writeFile(t, file, "")
+	if err := (Mount{Type: "bind", Source: filepath.Join(src, "f"), Options: []string{"bind"}}).Mount(file); err != nil {
+		t.Fatal(err)
+	}
+	if err := UnmountAll(file); err != nil {
+		t.Fatal(err)
+	}
+	if n := mountsAt(t, file); n != 0 || readFile(t, file) != "" {
+		t.Errorf("file target: %d mounts left", n)
+	}
+	if unmountedAlone(target) {
+		t.Error("unmountedAlone of a directory with nothing mounted = true")
+	}
 }
 
 func TestUnmountAllBusy(t *testing.T) {
