@@ -27,7 +27,9 @@ func hasRootFS(c *containers.Container, s *Spec) bool {
 // filesystem, read-only as far as fn is concerned:
 //
 //   - with a snapshot whose mounts are a single bind mount, the mount's
-//     source directory;
+//     source directory; likewise with an overlay of one layer whose upper
+//     directory is empty (a new container's snapshot), that layer's
+//     directory;
 //   - with any other snapshot, a temporary directory the mounts are mounted
 //     on read-only (and nosuid, nodev, noexec), unmounted and removed when
 //     fn returns; this needs the privileges to mount;
@@ -57,14 +59,15 @@ func withRootFS(ctx context.Context, client Client, c *containers.Container, s *
 	if len(mounts) == 0 {
 		return fmt.Errorf("oci: container %s: snapshot %q has no mounts: %w", c.ID, c.SnapshotKey, errdefs.ErrFailedPrecondition)
 	}
-	if len(mounts) == 1 && isBind(mounts[0]) && mounts[0].Target == "" {
-		return fn(mounts[0].Source)
+	ro := readOnlyMounts(withoutEmptyUpper(mounts))
+	if len(ro) == 1 && isBind(ro[0]) && ro[0].Target == "" {
+		return fn(ro[0].Source)
 	}
 	dir, err := os.MkdirTemp("", "dctr-rootfs-")
 	if err != nil {
 		return fmt.Errorf("oci: container %s: %w", c.ID, err)
 	}
-	if err := snapshot.MountAll(readOnlyMounts(mounts), dir); err != nil {
+	if err := snapshot.MountAll(ro, dir); err != nil {
 		os.Remove(dir)
 		return fmt.Errorf("oci: container %s: read snapshot %q: %w", c.ID, c.SnapshotKey, err)
 	}
@@ -88,6 +91,36 @@ func rootPath(s *Spec) string {
 
 func isBind(m snapshot.Mount) bool {
 	return m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
+}
+
+// withoutEmptyUpper returns mounts with the upper and work directories of
+// an overlay whose upper directory is empty left out: a new container's
+// snapshot, which adds nothing to its layers yet. Read-only, such an
+// overlay of one layer is that layer's directory, read without mounting
+// anything.
+func withoutEmptyUpper(mounts []snapshot.Mount) []snapshot.Mount {
+	out := make([]snapshot.Mount, len(mounts))
+	for i, m := range mounts {
+		out[i] = m
+		upper, hasUpper := m.Option("upperdir")
+		if _, hasLower := m.Option("lowerdir"); m.Type == "overlay" && hasUpper && hasLower && emptyDir(upper) {
+			out[i].Options = slices.DeleteFunc(slices.Clone(m.Options), func(o string) bool {
+				return strings.HasPrefix(o, "upperdir=") || strings.HasPrefix(o, "workdir=")
+			})
+		}
+	}
+	return out
+}
+
+// emptyDir reports whether dir is a directory with nothing in it.
+func emptyDir(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	return err == io.EOF
 }
 
 // readOnlyMounts returns mounts changed to mount read-only, nosuid, nodev

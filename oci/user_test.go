@@ -451,3 +451,61 @@ func TestWithUserOverlay(t *testing.T) {
 		t.Errorf("work directory used: %v", ents)
 	}
 }
+
+// TestWithUserNewSnapshot reads a new container's snapshot: an overlay
+// whose upper directory is still empty. On one layer, the layer's
+// directory is read as it is, with nothing mounted (so without root);
+// on two, the nearer layer wins, as in the mount.
+func TestWithUserNewSnapshot(t *testing.T) {
+	base := t.TempDir()
+	lower1, lower2 := filepath.Join(base, "l1"), filepath.Join(base, "l2")
+	upper, work := filepath.Join(base, "upper"), filepath.Join(base, "work")
+	writeFiles(t, lower1, map[string]string{"etc/passwd": "alice:x:1000:1000::/:/bin/sh\n", "etc/group": "g:x:7:alice\n"})
+	writeFiles(t, lower2, map[string]string{"etc/passwd": "alice:x:2000:2000::/:/bin/sh\n"})
+	os.Mkdir(upper, 0o755)
+	os.Mkdir(work, 0o700)
+	tmp := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		lowers  string
+		uid     uint32
+		mounted bool
+	}{
+		{"one layer", lower1, 1000, false},
+		{"two layers", lower2 + ":" + lower1, 2000, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.mounted && os.Geteuid() != 0 {
+				t.Skip("mounting an overlay needs root")
+			}
+			t.Setenv("TMPDIR", tmp)
+			if !tc.mounted {
+				// Where nothing is mounted, no directory to mount on
+				// is made.
+				t.Setenv("TMPDIR", filepath.Join(tmp, "missing"))
+			}
+			opts := []string{"index=off", "workdir=" + work, "upperdir=" + upper, "lowerdir=" + tc.lowers}
+			m := snapshot.Mount{Type: "overlay", Source: "overlay", Options: slices.Clone(opts)}
+			sn := fakeSnapshotter{mounts: map[string][]snapshot.Mount{"k": {m}}}
+			s, err := GenerateSpec(context.Background(), fakeClient{"overlayfs": sn},
+				&containers.Container{ID: "c", Snapshotter: "overlayfs", SnapshotKey: "k"}, WithUser("alice"))
+			if err != nil {
+				t.Fatalf("WithUser(alice) = %v", err)
+			}
+			if u := s.Process.User; u.UID != tc.uid || u.GID != tc.uid {
+				t.Errorf("user %+v, want %d:%d", u, tc.uid, tc.uid)
+			}
+			if !slices.Equal(m.Options, opts) {
+				t.Errorf("the snapshot's mount options changed to %v", m.Options)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) != 0 {
+				t.Errorf("left behind in TMPDIR: %v", left)
+			}
+		})
+	}
+	// Not once the container has written to its upper directory.
+	writeFiles(t, upper, map[string]string{"x": ""})
+	if got := withoutEmptyUpper([]snapshot.Mount{{Type: "overlay", Options: []string{"upperdir=" + upper, "workdir=" + work, "lowerdir=" + lower1}}}); len(got[0].Options) != 3 {
+		t.Errorf("withoutEmptyUpper with files in the upper directory = %+v", got)
+	}
+}
