@@ -254,40 +254,59 @@ func (s *Snapshotter) create(ctx context.Context, kind snapshot.Kind, key, paren
 		return nil, fmt.Errorf("snapshot %q: WithParent is for Commit; give the parent to Prepare: %w", key, errdefs.ErrInvalidArgument)
 	}
 	// First, in one transaction: the checks, and sharing another
-	// namespace's snapshot, which is only records.
+	// namespace's snapshot, which is only records. When there is nothing
+	// to share and the namespace has its bucket, the checks are only
+	// reads: a read transaction spares the write's two syncs.
 	var (
 		bparent string
 		shared  bool
+		checked bool
 	)
-	err = s.db.Update(ctx, func(tx *bolt.Tx) error {
-		sb, err := createBucket(tx, bucketV1, []byte(ns), bucketSnapshots, []byte(s.name))
+	if info.Labels[snapshot.LabelSnapshotRef] == "" || kind != snapshot.KindActive {
+		err = s.db.View(ctx, func(tx *bolt.Tx) error {
+			sb := s.snapshotsBucket(tx, ns)
+			if sb == nil {
+				return nil
+			}
+			checked = true
+			bparent, err = s.checkNew(tx, sb, ns, key, parent)
+			return err
+		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if bparent, err = s.checkNew(tx, sb, ns, key, parent); err != nil {
-			return err
+	}
+	if !checked {
+		err = s.db.Update(ctx, func(tx *bolt.Tx) error {
+			sb, err := createBucket(tx, bucketV1, []byte(ns), bucketSnapshots, []byte(s.name))
+			if err != nil {
+				return err
+			}
+			if bparent, err = s.checkNew(tx, sb, ns, key, parent); err != nil {
+				return err
+			}
+			target := info.Labels[snapshot.LabelSnapshotRef]
+			if target == "" || kind != snapshot.KindActive {
+				return nil
+			}
+			if sb.Bucket([]byte(target)) != nil {
+				return fmt.Errorf("snapshot %q in namespace %s: %w", target, ns, errdefs.ErrAlreadyExists)
+			}
+			bkey, rebased, ok := s.findShared(tx, ns, target, bparent)
+			if !ok {
+				return nil
+			}
+			now := time.Now().UTC()
+			r := record{Info: snapshot.Info{Kind: snapshot.KindCommitted, Name: target, Parent: parent, Labels: withoutLabel(info.Labels, snapshot.LabelSnapshotRef), Created: now, Updated: now}, bkey: bkey}
+			if rebased != "" {
+				r.Parent = rebased
+			}
+			shared = true
+			return s.put(sb, r)
+		})
+		if err != nil {
+			return nil, err
 		}
-		target := info.Labels[snapshot.LabelSnapshotRef]
-		if target == "" || kind != snapshot.KindActive {
-			return nil
-		}
-		if sb.Bucket([]byte(target)) != nil {
-			return fmt.Errorf("snapshot %q in namespace %s: %w", target, ns, errdefs.ErrAlreadyExists)
-		}
-		bkey, rebased, ok := s.findShared(tx, ns, target, bparent)
-		if !ok {
-			return nil
-		}
-		now := time.Now().UTC()
-		r := record{Info: snapshot.Info{Kind: snapshot.KindCommitted, Name: target, Parent: parent, Labels: withoutLabel(info.Labels, snapshot.LabelSnapshotRef), Created: now, Updated: now}, bkey: bkey}
-		if rebased != "" {
-			r.Parent = rebased
-		}
-		shared = true
-		return s.put(sb, r)
-	})
-	if err != nil {
-		return nil, err
 	}
 	if shared {
 		return nil, fmt.Errorf("snapshot %q in namespace %s: shared from another namespace: %w", info.Labels[snapshot.LabelSnapshotRef], ns, errdefs.ErrAlreadyExists)
