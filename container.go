@@ -62,8 +62,10 @@ func (c *Client) ContainerService() containers.Store { return c.containers }
 // NewContainer makes the container id from opts (which usually give it
 // an image, a snapshot and a spec, in that order: WithNewSpec reads the
 // snapshot for WithUser) and stores its record. An id in use is
-// AlreadyExists; a container with no spec is InvalidArgument. Should
-// storing fail, a snapshot WithNewSnapshot made is removed again.
+// AlreadyExists; a container with no spec, or whose spec has no command
+// (an image with no Entrypoint or Cmd, and no args given), is
+// InvalidArgument. Should anything fail, a snapshot WithNewSnapshot made
+// is removed again.
 func (c *Client) NewContainer(ctx context.Context, id string, opts ...NewContainerOpts) (Container, error) {
 	if err := containers.ValidateID(id); err != nil {
 		return nil, err
@@ -84,6 +86,10 @@ func (c *Client) NewContainer(ctx context.Context, id string, opts ...NewContain
 			cleanup()
 			return nil, fmt.Errorf("container %q: %w", id, err)
 		}
+	}
+	if rec.Spec != nil && (rec.Spec.Process == nil || len(rec.Spec.Process.Args) == 0) {
+		cleanup()
+		return nil, fmt.Errorf("container %q: no command to run: the image has no Entrypoint or Cmd and no args were given: %w", id, errdefs.ErrInvalidArgument)
 	}
 	stored, err := c.containers.Create(ctx, rec)
 	if err != nil {

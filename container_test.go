@@ -3,6 +3,7 @@ package containerd_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/containerd/errdefs"
@@ -71,7 +72,12 @@ func TestContainerLifecycle(t *testing.T) {
 	if _, err := c.NewContainer(ctx, "nospec"); !errdefs.IsInvalidArgument(err) {
 		t.Fatalf("NewContainer without a spec = %v", err)
 	}
-	c.NewContainer(ctx, "db", containerd.WithNewSpec())
+	if _, err := c.NewContainer(ctx, "noargs", containerd.WithNewSpec()); !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "no command") {
+		t.Fatalf("NewContainer without a command = %v, want InvalidArgument", err)
+	}
+	if _, err := c.NewContainer(ctx, "db", containerd.WithNewSpec(oci.WithProcessArgs("db"))); err != nil {
+		t.Fatal(err)
+	}
 	list, err := c.Containers(ctx, "labels.x==1")
 	if err != nil || len(list) != 1 || list[0].ID() != "web-1" {
 		t.Fatalf("Containers(labels.x==1) = %v, %v", list, err)
@@ -129,7 +135,7 @@ func TestNewSnapshotUnpacks(t *testing.T) {
 	if ok, _ := img.IsUnpacked(ctx, ""); ok {
 		t.Fatal("a pull without WithPullUnpack unpacked")
 	}
-	if _, err := c.NewContainer(ctx, "c", containerd.WithNewSnapshotView("c-ro", img), containerd.WithNewSpec()); err != nil {
+	if _, err := c.NewContainer(ctx, "c", containerd.WithNewSnapshotView("c-ro", img), containerd.WithNewSpec(oci.WithProcessArgs("true"))); err != nil {
 		t.Fatalf("NewContainer = %v", err)
 	}
 	if ok, err := img.IsUnpacked(ctx, ""); !ok || err != nil {

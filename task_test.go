@@ -368,9 +368,15 @@ func TestTaskBadInput(t *testing.T) {
 	ctx := context.Background()
 	t.Run("no command", func(t *testing.T) {
 		e := newTaskEnv(t, ocispec.ImageConfig{})
-		ct := e.container(t, "nocmd")
-		if _, err := ct.NewTask(ctx, nil); !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "no command") {
-			t.Errorf("NewTask without a command = %v, want InvalidArgument", err)
+		_, err := e.c.NewContainer(ctx, "nocmd", containerd.WithImage(e.img), containerd.WithNewSnapshot("nocmd", e.img), containerd.WithNewSpec(oci.WithImageConfig(e.img)))
+		if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "no command") {
+			t.Errorf("NewContainer without a command = %v, want InvalidArgument", err)
+		}
+		if _, err := e.c.SnapshotService("").Stat(ctx, "nocmd"); !errdefs.IsNotFound(err) {
+			t.Errorf("snapshot left by the failed NewContainer: %v", err)
+		}
+		if cs, _ := e.c.Containers(ctx); len(cs) != 0 {
+			t.Errorf("containers left: %d", len(cs))
 		}
 		e.assertNoTrace(t, "nocmd", "/dctr/default")
 	})
