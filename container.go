@@ -206,14 +206,24 @@ func (ct *container) Delete(ctx context.Context, opts ...DeleteOpts) error {
 	if err != nil {
 		return err
 	}
-	if has, err := ct.c.hasTask(ctx, ns, ct.id); err != nil {
+	// Under the namespace's tasks lock, so that no task is being set up
+	// meanwhile: NewTask checks the record under the same lock.
+	unlock, err := ct.c.lockTasks(ns)
+	if err != nil {
+		return fmt.Errorf("container %q: %w", ct.id, err)
+	}
+	if has, err := ct.c.hasTask(ns, ct.id); err != nil {
+		unlock()
 		return fmt.Errorf("container %q: %w", ct.id, err)
 	} else if has {
+		unlock()
 		return fmt.Errorf("container %q has a task; delete it first: %w", ct.id, errdefs.ErrFailedPrecondition)
 	}
 	// The record goes first: a snapshot left by a failure is found by
 	// garbage collection, a record without its snapshot would not run.
-	if err := ct.c.containers.Delete(ctx, ct.id); err != nil {
+	err = ct.c.containers.Delete(ctx, ct.id)
+	unlock()
+	if err != nil {
 		return err
 	}
 	for _, o := range opts {

@@ -130,6 +130,7 @@ type Client struct {
 	taskMu   sync.Mutex
 	runtimes map[string]*runtime.Runtime
 	tasks    map[taskKey]*task
+	creating map[taskKey]bool // NewTask under way
 
 	closeOnce sync.Once
 	closeErr  error
@@ -163,7 +164,7 @@ func New(root string, opts ...ClientOpt) (*Client, error) {
 	}
 	c := &Client{root: root, stateDir: o.stateDir, namespace: o.namespace, db: db, content: o.contentStore, images: o.imageStore,
 		snapshotters: map[string]*metadata.Snapshotter{}, defaultSnapshotter: o.snapshotter, unpacker: unpack.New(),
-		runtimes: map[string]*runtime.Runtime{}, tasks: map[taskKey]*task{}}
+		runtimes: map[string]*runtime.Runtime{}, tasks: map[taskKey]*task{}, creating: map[taskKey]bool{}}
 	c.containers = metadata.NewContainerStore(db, o.namespace)
 	for name, sn := range o.snapshotters {
 		c.snapshotters[name] = metadata.NewSnapshotter(db, name, sn, o.namespace)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -235,14 +236,23 @@ func (ct *container) NewTask(ctx context.Context, ioCreator IOCreator, opts ...N
 		return nil, fail(err)
 	}
 	key := taskKey{ns, ct.id}
-	c.taskMu.Lock()
-	_, exists := c.tasks[key]
-	c.taskMu.Unlock()
-	if exists {
+	if c.cachedTask(key) != nil {
 		return nil, fail(fmt.Errorf("container has a task: %w", errdefs.ErrAlreadyExists))
 	}
+	c.taskMu.Lock()
+	if c.creating[key] {
+		c.taskMu.Unlock()
+		return nil, fail(fmt.Errorf("a task of the container is being created: %w", errdefs.ErrAlreadyExists))
+	}
+	c.creating[key] = true
+	c.taskMu.Unlock()
+	defer func() {
+		c.taskMu.Lock()
+		delete(c.creating, key)
+		c.taskMu.Unlock()
+	}()
 
-	b, err := c.newBundle(ctx, rt, ns, ct.id)
+	b, err := c.newBundle(ctx, ns, ct.id)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -297,11 +307,47 @@ func (ct *container) NewTask(ctx context.Context, ioCreator IOCreator, opts ...N
 	if err != nil {
 		return nil, err
 	}
-	t := &task{c: c, key: key, rt: rtask, io: tio, bundle: b.dir, spec: &spec}
+	t := &task{c: c, key: key, rt: rtask, io: tio, bundle: b.dir, spec: &spec, stateID: c.stateID(ns, ct.id)}
 	c.taskMu.Lock()
 	c.tasks[key] = t
 	c.taskMu.Unlock()
 	return t, nil
+}
+
+// stateID identifies the libcontainer state of task id of namespace ns:
+// its directory's inode number, 0 if there is none. A task deleted and
+// made again has another.
+func (c *Client) stateID(ns, id string) uint64 {
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(c.stateDir, ns, "runc", id), &st); err != nil {
+		return 0
+	}
+	return st.Ino
+}
+
+// cachedTask returns the task of key this client holds, if it is still
+// the task under the state directory. One another client or process
+// deleted (and maybe made again) is forgotten.
+func (c *Client) cachedTask(key taskKey) *task {
+	c.taskMu.Lock()
+	t := c.tasks[key]
+	c.taskMu.Unlock()
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	current := t.rtDeleted || c.stateID(key.ns, key.id) == t.stateID
+	t.mu.Unlock()
+	if current {
+		return t
+	}
+	c.taskMu.Lock()
+	if c.tasks[key] == t {
+		delete(c.tasks, key)
+	}
+	c.taskMu.Unlock()
+	t.rt.Release()
+	return nil
 }
 
 // Task returns the container's task: the one this client made, or one
@@ -315,16 +361,20 @@ func (ct *container) Task(ctx context.Context, attach IOAttach) (Task, error) {
 		return nil, err
 	}
 	key := taskKey{ns, ct.id}
-	c.taskMu.Lock()
-	t, ok := c.tasks[key]
-	c.taskMu.Unlock()
-	if ok {
+	if t := c.cachedTask(key); t != nil {
 		return t, nil
+	}
+	c.taskMu.Lock()
+	creating := c.creating[key]
+	c.taskMu.Unlock()
+	if creating {
+		return nil, fmt.Errorf("task %s is being created by this client: %w", ct.id, errdefs.ErrUnavailable)
 	}
 	rt, err := c.runtimeFor(ns)
 	if err != nil {
 		return nil, err
 	}
+	id := c.stateID(ns, ct.id)
 	rtask, err := rt.Load(ctx, ct.id)
 	if err != nil {
 		return nil, err
@@ -332,14 +382,16 @@ func (ct *container) Task(ctx context.Context, attach IOAttach) (Task, error) {
 	var tio IO = &streamsIO{}
 	if attach != nil {
 		if tio, err = attach(ct.id); err != nil {
+			rtask.Release()
 			return nil, fmt.Errorf("task %s: attach: %w", ct.id, err)
 		}
 	}
-	t = &task{c: c, key: key, rt: rtask, io: tio, bundle: c.bundleDir(ns, ct.id)}
+	t := &task{c: c, key: key, rt: rtask, io: tio, bundle: c.bundleDir(ns, ct.id), stateID: id}
 	c.taskMu.Lock()
 	defer c.taskMu.Unlock()
 	if prev, ok := c.tasks[key]; ok {
 		tio.Close()
+		rtask.Release()
 		return prev, nil
 	}
 	c.tasks[key] = t
@@ -347,12 +399,11 @@ func (ct *container) Task(ctx context.Context, attach IOAttach) (Task, error) {
 }
 
 // hasTask reports whether container id of namespace ns has a task, here or
-// in another process.
-func (c *Client) hasTask(ctx context.Context, ns, id string) (bool, error) {
-	c.taskMu.Lock()
-	_, ok := c.tasks[taskKey{ns, id}]
-	c.taskMu.Unlock()
-	if ok {
+// in another process, or one is being set up or removed. A bundle left by
+// a task that is gone is removed. The caller holds the namespace's tasks
+// lock (lockTasks).
+func (c *Client) hasTask(ns, id string) (bool, error) {
+	if c.cachedTask(taskKey{ns, id}) != nil {
 		return true, nil
 	}
 	if _, err := os.Stat(filepath.Join(c.stateDir, ns, "runc", id, "state.json")); err == nil {
@@ -360,16 +411,62 @@ func (c *Client) hasTask(ctx context.Context, ns, id string) (bool, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return false, err
 	}
+	dir := c.bundleDir(ns, id)
+	f, err := os.Open(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return true, nil
+	}
+	stale := &bundle{dir: dir, mounted: true}
+	if err := stale.remove(); err != nil {
+		return false, fmt.Errorf("bundle left by a task that is gone: %w", err)
+	}
 	return false, nil
 }
 
+// lockTasks locks the tasks directory of namespace ns across processes,
+// for the short steps that make, check or remove bundles.
+func (c *Client) lockTasks(ns string) (unlock func(), err error) {
+	dir := filepath.Join(c.stateDir, ns, "tasks")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("tasks directory: %w", err)
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("tasks directory: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock tasks directory: %w", err)
+	}
+	return func() { f.Close() }, nil
+}
+
 type task struct {
-	c      *Client
-	key    taskKey
-	rt     *runtime.Task
-	io     IO
-	bundle string
-	spec   *oci.Spec // nil for a loaded task
+	c       *Client
+	key     taskKey
+	rt      *runtime.Task
+	io      IO
+	bundle  string
+	spec    *oci.Spec // nil for a loaded task
+	stateID uint64    // see Client.stateID
+
+	// delMu serialises Delete; mu guards what it changes.
+	delMu     sync.Mutex
+	mu        sync.Mutex
+	rtDeleted bool // the runtime's part is deleted, the bundle maybe not
+	exit      *ExitStatus
 }
 
 var _ Task = (*task)(nil)
@@ -412,13 +509,16 @@ func (t *task) Status(ctx context.Context) (Status, error) {
 	}
 	s := Status{Status: ProcessStatus(st)}
 	if st == runtime.Stopped {
-		// The task has exited: Wait answers at once.
-		ch, err := t.rt.Wait(ctx)
-		if err == nil {
-			if es := <-ch; es.Err == nil {
-				s.ExitStatus, s.ExitTime = es.Code, es.ExitedAt
-			} else {
-				s.ExitStatus = UnknownExitStatus
+		// Known once the exit is reported (its output drained); until
+		// then, or when it cannot be known, ExitStatus is unknown.
+		s.ExitStatus = UnknownExitStatus
+		if ch, err := t.rt.Wait(ctx); err == nil {
+			select {
+			case es := <-ch:
+				if es.Err == nil {
+					s.ExitStatus, s.ExitTime = es.Code, es.ExitedAt
+				}
+			default:
 			}
 		}
 	}
@@ -462,32 +562,48 @@ func (t *task) Spec(ctx context.Context) (*oci.Spec, error) {
 }
 
 // Delete removes the task: its libcontainer state and cgroup, then its
-// root filesystem mount, its bundle directory and its IO.
+// root filesystem mount, its bundle directory and its IO. Should the
+// unmount fail, the task stays known and Delete can be called again.
 func (t *task) Delete(ctx context.Context, opts ...ProcessDeleteOpts) (*ExitStatus, error) {
-	for _, o := range opts {
-		if err := o(ctx, t); err != nil {
-			return nil, fmt.Errorf("task %s: delete: %w", t.key.id, err)
+	t.delMu.Lock()
+	defer t.delMu.Unlock()
+	t.mu.Lock()
+	rtDeleted := t.rtDeleted
+	t.mu.Unlock()
+	if !rtDeleted {
+		for _, o := range opts {
+			if err := o(ctx, t); err != nil {
+				return nil, fmt.Errorf("task %s: delete: %w", t.key.id, err)
+			}
 		}
+		st, err := t.rt.Delete(ctx, false)
+		if err != nil {
+			return nil, err
+		}
+		es := exitStatus(*st)
+		t.mu.Lock()
+		t.rtDeleted, t.exit = true, &es
+		t.mu.Unlock()
 	}
-	st, err := t.rt.Delete(ctx, false)
+	unlock, err := t.c.lockTasks(t.key.ns)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("task %s: delete: %w", t.key.id, err)
 	}
 	b := &bundle{dir: t.bundle, mounted: true}
 	rerr := b.remove()
+	unlock()
+	if rerr != nil {
+		return nil, fmt.Errorf("task %s: delete: %w", t.key.id, rerr)
+	}
 	t.c.taskMu.Lock()
 	if t.c.tasks[t.key] == t {
 		delete(t.c.tasks, t.key)
 	}
 	t.c.taskMu.Unlock()
-	cerr := t.io.Close()
-	if rerr != nil {
-		return nil, fmt.Errorf("task %s: delete: %w", t.key.id, rerr)
+	if err := t.io.Close(); err != nil {
+		return nil, fmt.Errorf("task %s: delete: io: %w", t.key.id, err)
 	}
-	if cerr != nil {
-		return nil, fmt.Errorf("task %s: delete: io: %w", t.key.id, cerr)
-	}
-	es := exitStatus(*st)
+	es := *t.exit
 	return &es, nil
 }
 
@@ -501,58 +617,49 @@ type bundle struct {
 func (b *bundle) rootfs() string { return filepath.Join(b.dir, "rootfs") }
 
 // newBundle makes the bundle directory of task id, locked until the task
-// exists. A directory left by a task whose state is gone (a crash between
-// the two) is cleaned and reused; one whose task exists, or is being set
-// up by another process, is AlreadyExists.
-func (c *Client) newBundle(ctx context.Context, rt *runtime.Runtime, ns, id string) (*bundle, error) {
+// exists. A directory left by a task that is gone (a crash) is cleaned
+// and reused; one whose task exists, or is being set up or removed by
+// another process, is AlreadyExists. The container's record is checked
+// again under the lock, so that a Container.Delete that went first is
+// seen.
+func (c *Client) newBundle(ctx context.Context, ns, id string) (_ *bundle, retErr error) {
+	unlock, err := c.lockTasks(ns)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	has, err := c.hasTask(ns, id)
+	if err != nil {
+		return nil, err
+	}
+	if has {
+		return nil, fmt.Errorf("task %s exists or is being created or deleted: %w", id, errdefs.ErrAlreadyExists)
+	}
 	b := &bundle{dir: c.bundleDir(ns, id)}
-	if err := os.MkdirAll(filepath.Dir(b.dir), 0o700); err != nil {
+	if err := os.Mkdir(b.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
-	for attempt := 0; ; attempt++ {
-		err := os.Mkdir(b.dir, 0o700)
-		if err == nil {
-			break
+	defer func() {
+		if retErr != nil {
+			b.unlock()
+			os.Remove(b.rootfs())
+			os.Remove(b.dir)
 		}
-		if !errors.Is(err, os.ErrExist) || attempt > 0 {
-			return nil, fmt.Errorf("bundle: %w", err)
-		}
-		// Stale unless its task exists or another process holds it.
-		f, err := os.Open(b.dir)
-		if err != nil {
-			return nil, fmt.Errorf("bundle: %w", err)
-		}
-		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("task %s is being created: %w", id, errdefs.ErrAlreadyExists)
-		}
-		if ok, _ := c.hasTask(ctx, ns, id); ok {
-			f.Close()
-			return nil, fmt.Errorf("task %s: %w", id, errdefs.ErrAlreadyExists)
-		}
-		stale := &bundle{dir: b.dir, mounted: true}
-		err = stale.remove()
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("bundle left by a task that is gone: %w", err)
-		}
-	}
+	}()
 	f, err := os.Open(b.dir)
-	if err == nil {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-	}
-	if err == nil {
-		err = os.Mkdir(b.rootfs(), 0o700)
-	}
 	if err != nil {
-		if f != nil {
-			f.Close()
-		}
-		os.Remove(b.rootfs())
-		os.Remove(b.dir)
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
 	b.lock = f
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return nil, fmt.Errorf("bundle: lock: %w", err)
+	}
+	if err := os.Mkdir(b.rootfs(), 0o700); err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	if _, err := c.containers.Get(ctx, id); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/containerd/errdefs"
 )
@@ -84,6 +85,7 @@ func NullIO(id string) (IO, error) { return &streamsIO{}, nil }
 
 // LogFile returns an IOCreator appending a task's stdout and stderr to the
 // file at path, created (0640) if missing; its stdin is the null device.
+// path must name a regular file, not a symbolic link (InvalidArgument).
 // The process writes the file itself, so the log keeps being written after
 // the process that started the task is gone. The parent directory must
 // exist.
@@ -96,7 +98,9 @@ func LogFile(path string) IOCreator {
 		if err != nil {
 			return nil, fmt.Errorf("log file of task %s: %w", id, err)
 		}
-		f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+		// Non-blocking, so that a FIFO does not hang the open; not
+		// following a symlink, which someone else may have put there.
+		f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0o640)
 		if err != nil {
 			var kind error = errdefs.ErrUnknown
 			switch {
@@ -104,12 +108,18 @@ func LogFile(path string) IOCreator {
 				kind = errdefs.ErrNotFound
 			case errors.Is(err, os.ErrPermission):
 				kind = errdefs.ErrPermissionDenied
+			case errors.Is(err, syscall.ELOOP), errors.Is(err, syscall.ENXIO):
+				kind = errdefs.ErrInvalidArgument
 			}
 			return nil, fmt.Errorf("log file of task %s: %w: %w", id, err, kind)
 		}
 		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 			f.Close()
 			return nil, fmt.Errorf("log file of task %s: %s is not a regular file: %w", id, abs, errdefs.ErrInvalidArgument)
+		}
+		if err := clearNonblock(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("log file of task %s: %w", id, err)
 		}
 		return &streamsIO{cfg: IOConfig{Stdout: f, Stderr: f}, closer: f}, nil
 	}
@@ -128,4 +138,18 @@ func (s *streamsIO) Close() error {
 		return nil
 	}
 	return s.closer.Close()
+}
+
+// clearNonblock makes f's writes blocking again: the process writes its
+// output to the file as it is.
+func clearNonblock(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = syscall.SetNonblock(int(fd), false) }); err != nil {
+		return err
+	}
+	return serr
 }

@@ -304,6 +304,17 @@ func TestTaskLogFile(t *testing.T) {
 	if _, err := ct.NewTask(ctx, containerd.LogFile(filepath.Join(t.TempDir(), "no", "dir.log"))); !errdefs.IsNotFound(err) {
 		t.Errorf("LogFile in a missing directory = %v, want NotFound", err)
 	}
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	os.Symlink(log, link)
+	for _, p := range []string{fifo, link} {
+		if _, err := ct.NewTask(ctx, containerd.LogFile(p)); !errdefs.IsInvalidArgument(err) {
+			t.Errorf("LogFile(%s) = %v, want InvalidArgument", p, err)
+		}
+	}
 	e.assertNoTrace(t, "logged", "/dctr/default")
 }
 
@@ -362,6 +373,19 @@ func TestTaskReload(t *testing.T) {
 		t.Fatalf("Delete from the second client = %v", err)
 	}
 	e.assertNoTrace(t, "shared", "/dctr/default")
+
+	// The first client forgets the task the second deleted: the container
+	// runs again, and is deleted, from the first.
+	if _, err := ct.Task(ctx, nil); !errdefs.IsNotFound(err) {
+		t.Errorf("first client's Task after the second deleted it = %v, want NotFound", err)
+	}
+	var out bytes.Buffer
+	if err := ct.Update(ctx, containerd.UpdateSpec(oci.WithProcessArgs("/bin/echo", "again"))); err != nil {
+		t.Fatal(err)
+	}
+	if st := runTask(t, ct, &out); st.ExitCode() != 0 || out.String() != "again\n" {
+		t.Errorf("run after the task was deleted elsewhere: %d %q", st.ExitCode(), out.String())
+	}
 }
 
 func TestTaskBadInput(t *testing.T) {

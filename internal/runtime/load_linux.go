@@ -56,23 +56,29 @@ func (r *Runtime) Load(ctx context.Context, id string) (*Task, error) {
 	}
 	// The pidfd first, the status after: a pid reused in between is then
 	// seen as the task's init gone (libcontainer checks its start time).
-	pidfd, perr := unix.PidfdOpen(t.pid, 0)
+	pidfd, perr := unix.PidfdOpen(t.pid, unix.PIDFD_NONBLOCK)
+	var pf *os.File
+	if perr == nil {
+		// Non-blocking, so that Go's poller waits for it, not a thread.
+		pf = os.NewFile(uintptr(pidfd), fmt.Sprintf("pidfd:%d", t.pid))
+	}
 	st, err := c.Status()
 	if err != nil {
-		if perr == nil {
-			_ = unix.Close(pidfd)
+		if pf != nil {
+			pf.Close()
 		}
 		return nil, taskError(id, op, err, errdefs.ErrUnknown)
 	}
 	if perr != nil || st == libcontainer.Stopped {
-		if perr == nil {
-			_ = unix.Close(pidfd)
+		if pf != nil {
+			pf.Close()
 		}
 		t.exit = ExitStatus{Code: UnknownExitStatus, Err: taskError(id, "wait", ErrNotParent, errdefs.ErrUnknown)}
 		close(t.exited)
 		return t, nil
 	}
-	go t.watch(pidfd)
+	t.pidfd = pf
+	go t.watch(pf)
 	return t, nil
 }
 
@@ -101,17 +107,34 @@ func (r *Runtime) List(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// watch waits for the init of a loaded task to exit. Its status is not
-// this process's to know.
-func (t *Task) watch(pidfd int) {
-	defer unix.Close(pidfd)
-	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
-	for {
-		_, err := unix.Poll(fds, -1)
-		if err == nil || err != unix.EINTR {
-			break
-		}
+// watch waits for the init of a loaded task to exit: its pidfd becomes
+// readable. Its status is not this process's to know. Release ends the
+// wait early, closing the pidfd.
+func (t *Task) watch(pf *os.File) {
+	defer pf.Close()
+	rc, err := pf.SyscallConn()
+	if err == nil {
+		err = rc.Read(func(fd uintptr) bool {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			n, perr := unix.Poll(fds, 0)
+			// Done when readable, or on an error Poll would repeat.
+			return (perr == nil && n > 0) || (perr != nil && perr != unix.EINTR)
+		})
 	}
-	t.exit = ExitStatus{Code: UnknownExitStatus, ExitedAt: time.Now(), Err: taskError(t.id, "wait", ErrNotParent, errdefs.ErrUnknown)}
+	st := ExitStatus{Code: UnknownExitStatus, ExitedAt: time.Now(), Err: taskError(t.id, "wait", ErrNotParent, errdefs.ErrUnknown)}
+	if err != nil {
+		st.ExitedAt = time.Time{}
+		st.Err = taskError(t.id, "wait", fmt.Errorf("watching the init: %w", err), errdefs.ErrUnknown)
+	}
+	t.exit = st
 	close(t.exited)
+}
+
+// Release stops watching a loaded task this process no longer needs a
+// handle on; its waiters get an ExitStatus whose Err says so. The task
+// itself is not touched. It does nothing to a task Create made.
+func (t *Task) Release() {
+	if t.pidfd != nil {
+		t.pidfd.Close()
+	}
 }

@@ -46,6 +46,19 @@ func TestLoad(t *testing.T) {
 	if err != nil || !slices.Contains(pids, orig.Pid()) {
 		t.Errorf("loaded Pids = %v, %v; want to hold %d", pids, err, orig.Pid())
 	}
+	// A handle released stops watching, and leaves the task alone.
+	other, err := e.rt.Load(ctx, "loaded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := mustWait(t, other)
+	other.Release()
+	if st := <-released; st.Code != UnknownExitStatus || st.Err == nil {
+		t.Errorf("Wait of a released handle = %+v, want unknown with an error", st)
+	}
+	if st, err := orig.Status(ctx); err != nil || st != Running {
+		t.Fatalf("Status after another handle was released = %v, %v; want running", st, err)
+	}
 	waitLoaded, err := task.Wait(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -116,8 +116,9 @@ type Task struct {
 	container  *libcontainer.Container
 	process    *libcontainer.Process // nil for a loaded task
 	pid        int
-	io         *stdio // nil for a loaded task
-	privatePID bool   // the task has its own pid namespace
+	io         *stdio   // nil for a loaded task
+	privatePID bool     // the task has its own pid namespace
+	pidfd      *os.File // the init's pidfd, watched, for a loaded task
 
 	// exited is closed when the init has been reaped and its output
 	// drained; exit is set before.

@@ -71,3 +71,6 @@ func (r *Runtime) Load(ctx context.Context, id string) (*Task, error) {
 
 // List finds no tasks: containers run on Linux, with cgo, only.
 func (r *Runtime) List(ctx context.Context) ([]string, error) { return nil, nil }
+
+// Release does nothing: there are no tasks on this platform.
+func (t *Task) Release() {}
