@@ -74,14 +74,17 @@ func (in *interrupts) loop() {
 	for sig := range in.ch {
 		in.mu.Lock()
 		h := in.handler
-		in.mu.Unlock()
-		if h != nil {
-			h(sig)
-			continue
+		if h == nil {
+			// Cancelled under the lock: a takeInterrupts either came
+			// first and gets this signal, or comes after and finds ctx
+			// cancelled.
+			in.cancel()
+			in.mu.Unlock()
+			signal.Stop(in.ch)
+			return
 		}
-		in.cancel()
-		signal.Stop(in.ch)
-		return
+		in.mu.Unlock()
+		h(sig)
 	}
 }
 
@@ -91,7 +94,7 @@ func (in *interrupts) loop() {
 // reports false, and does nothing, when ctx comes from no watchInterrupts
 // (run called in a test): the caller then owns the process's signals.
 // Once a signal has cancelled ctx, later ones are not watched any more
-// and handler gets none.
+// and handler gets none: a caller checks ctx.Err() after taking them.
 func takeInterrupts(ctx context.Context, handler func(os.Signal)) (release func(), ok bool) {
 	in, ok := ctx.Value(interruptsKey{}).(*interrupts)
 	if !ok {
