@@ -207,7 +207,12 @@ func (l *leakProbe) take() leakState {
 		t.Fatal(err)
 	}
 	for _, fd := range fds {
-		target, _ := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+		if err != nil {
+			// The listing's own descriptor, closed once it is read,
+			// or one closed meanwhile: not open now.
+			continue
+		}
 		s.fds = append(s.fds, fd.Name()+" -> "+target)
 	}
 	s.goroutines = runtime.NumGoroutine()
