@@ -96,27 +96,10 @@ func runTask(t *testing.T, ct containerd.Container, out *bytes.Buffer) container
 	return st
 }
 
-// mountedBelow lists the mount points at or below dir.
-func mountedBelow(t *testing.T, dir string) []string {
-	t.Helper()
-	info, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for line := range strings.Lines(string(info)) {
-		f := strings.Fields(line)
-		if len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
-			out = append(out, f[4])
-		}
-	}
-	return out
-}
-
 // assertNoTrace checks that task id left no mount, state or cgroup.
 func (e *taskEnv) assertNoTrace(t *testing.T, id, cgroupParent string) {
 	t.Helper()
-	if m := mountedBelow(t, e.state); len(m) > 0 {
+	if m := testutil.MountsBelow(t, e.state); len(m) > 0 {
 		t.Errorf("mounts left under the state directory: %v", m)
 	}
 	for _, p := range []string{filepath.Join(e.state, "default", "tasks", id), filepath.Join(e.state, "default", "runc", id)} {

@@ -69,7 +69,7 @@ func (e *runEnv) checkClean(t *testing.T) {
 		}
 	}
 	for _, dir := range []string{e.state, e.root} {
-		if m := mountedBelow(t, dir); len(m) > 0 {
+		if m := testutil.MountsBelow(t, dir); len(m) > 0 {
 			t.Errorf("mounts left under %s: %q", dir, m)
 		}
 	}
@@ -89,23 +89,6 @@ func (e *runEnv) checkClean(t *testing.T) {
 		}
 		os.Remove(dir)
 	}
-}
-
-// mountedBelow lists the mount points at or below dir.
-func mountedBelow(t *testing.T, dir string) []string {
-	t.Helper()
-	info, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for line := range strings.Lines(string(info)) {
-		f := strings.Fields(line)
-		if len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
-			out = append(out, f[4])
-		}
-	}
-	return out
 }
 
 // noContainers fails the test unless the namespace has no container and

@@ -15,6 +15,7 @@ import (
 
 	containerd "github.com/daemonless/containerd"
 	"github.com/daemonless/containerd/examples/internal/imagebuild"
+	"github.com/daemonless/containerd/internal/testutil"
 	"github.com/daemonless/containerd/snapshot"
 )
 
@@ -99,26 +100,9 @@ func testRun(t *testing.T) {
 	if ctrs, err := c.Containers(ctx); err != nil || len(ctrs) != 0 {
 		t.Errorf("Containers() = %d containers, %v; want none left", len(ctrs), err)
 	}
-	if m := mountedBelow(t, dir); len(m) > 0 {
+	if m := testutil.MountsBelow(t, dir); len(m) > 0 {
 		t.Errorf("mounts left below the run's directory: %v", m)
 	}
-}
-
-// mountedBelow lists the mount points at or below dir.
-func mountedBelow(t *testing.T, dir string) []string {
-	t.Helper()
-	info, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for line := range strings.Lines(string(info)) {
-		f := strings.Fields(line)
-		if len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
-			out = append(out, f[4])
-		}
-	}
-	return out
 }
 
 // TestRunWithoutBusybox runs the example on a host without a static

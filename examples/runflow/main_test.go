@@ -10,6 +10,7 @@ import (
 
 	containerd "github.com/daemonless/containerd"
 	"github.com/daemonless/containerd/examples/internal/imagebuild"
+	"github.com/daemonless/containerd/internal/testutil"
 	"github.com/daemonless/containerd/snapshot"
 )
 
@@ -72,7 +73,7 @@ func TestRun(t *testing.T) {
 	if err != nil || len(names) != 1 || !strings.HasPrefix(names[0], "sha256:") {
 		t.Errorf("snapshots %v, %v; want the image's layer only", names, err)
 	}
-	if m := mountedBelow(t, dir); len(m) > 0 {
+	if m := testutil.MountsBelow(t, dir); len(m) > 0 {
 		t.Errorf("mounts left below the run's directory: %v", m)
 	}
 	cgroups, _ := filepath.Glob("/sys/fs/cgroup/*/dctr/example/" + containerID)
@@ -82,21 +83,4 @@ func TestRun(t *testing.T) {
 	if len(cgroups) > 0 {
 		t.Errorf("cgroups left: %v", cgroups)
 	}
-}
-
-// mountedBelow lists the mount points at or below dir.
-func mountedBelow(t *testing.T, dir string) []string {
-	t.Helper()
-	info, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for line := range strings.Lines(string(info)) {
-		f := strings.Fields(line)
-		if len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
-			out = append(out, f[4])
-		}
-	}
-	return out
 }
