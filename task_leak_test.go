@@ -302,17 +302,7 @@ func cgroupHierarchies(t *testing.T) []string {
 	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
 		return []string{"/sys/fs/cgroup"}
 	}
-	entries, err := os.ReadDir("/sys/fs/cgroup")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		if e.IsDir() {
-			out = append(out, filepath.Join("/sys/fs/cgroup", e.Name()))
-		}
-	}
-	return out
+	return subdirs(t, "/sys/fs/cgroup")
 }
 
 // subdirs lists the directories in dir (none if dir is missing).
