@@ -2,10 +2,12 @@ package containerd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/containerd/errdefs"
 
@@ -55,6 +57,15 @@ type clientOpts struct {
 	imageStore   images.Store
 	snapshotter  string
 	snapshotters map[string]snapshot.Snapshotter
+	killTasks    bool
+}
+
+// WithKillTasksOnClose makes Close kill and delete the tasks the client
+// made or loaded and has not deleted: for test harnesses, which must leave
+// nothing running. By default Close leaves tasks running.
+func WithKillTasksOnClose(o *clientOpts) error {
+	o.killTasks = true
+	return nil
 }
 
 // WithNamespace sets the client's default namespace, used by calls whose
@@ -132,6 +143,8 @@ type Client struct {
 	tasks    map[taskKey]*task
 	creating map[taskKey]bool // NewTask under way
 
+	killTasksOnClose bool
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -164,7 +177,8 @@ func New(root string, opts ...ClientOpt) (*Client, error) {
 	}
 	c := &Client{root: root, stateDir: o.stateDir, namespace: o.namespace, db: db, content: o.contentStore, images: o.imageStore,
 		snapshotters: map[string]*metadata.Snapshotter{}, defaultSnapshotter: o.snapshotter, unpacker: unpack.New(),
-		runtimes: map[string]*runtime.Runtime{}, tasks: map[taskKey]*task{}, creating: map[taskKey]bool{}}
+		runtimes: map[string]*runtime.Runtime{}, tasks: map[taskKey]*task{}, creating: map[taskKey]bool{},
+		killTasksOnClose: o.killTasks}
 	c.containers = metadata.NewContainerStore(db, o.namespace)
 	for name, sn := range o.snapshotters {
 		c.snapshotters[name] = metadata.NewSnapshotter(db, name, sn, o.namespace)
@@ -215,14 +229,43 @@ func (c *Client) ImageService() images.Store { return c.images }
 
 // Close releases the client. Calls under way finish first; later ones
 // fail. Tasks keep running: another client, in this process or another,
-// finds them with Container.Task. Close is idempotent.
+// finds them with Container.Task; with WithKillTasksOnClose, those the
+// client holds are killed and deleted first. Close is idempotent.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
+		var kerr error
+		if c.killTasksOnClose {
+			kerr = c.killTasks()
+		}
 		serr := c.closeSnapshotters()
+		if serr == nil {
+			serr = kerr
+		}
 		c.closeErr = c.db.Close()
 		if c.closeErr == nil {
 			c.closeErr = serr
 		}
 	})
 	return c.closeErr
+}
+
+// killTasks kills and deletes every task the client holds, each within
+// killTimeout.
+func (c *Client) killTasks() error {
+	const killTimeout = 10 * time.Second
+	c.taskMu.Lock()
+	tasks := make([]*task, 0, len(c.tasks))
+	for _, t := range c.tasks {
+		tasks = append(tasks, t)
+	}
+	c.taskMu.Unlock()
+	var errs []error
+	for _, t := range tasks {
+		ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), t.key.ns), killTimeout)
+		if _, err := t.Delete(ctx, WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+		cancel()
+	}
+	return errors.Join(errs...)
 }

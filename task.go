@@ -178,7 +178,21 @@ type Task interface {
 	// Spec returns the spec the task was created with, its root being
 	// the mounted root filesystem.
 	Spec(ctx context.Context) (*oci.Spec, error)
+	// Metrics reads the counters of the task's cgroup: CPU, memory,
+	// pids and block IO (cgroup v1 and v2).
+	Metrics(ctx context.Context) (*Metrics, error)
 }
+
+// Metrics are the resource counters of a task's cgroup, read by
+// Task.Metrics: CPU time (ns), memory (bytes), processes and block IO
+// (bytes). The field types are those of internal/runtime, aliased here.
+type (
+	Metrics       = runtime.Metrics
+	CPUMetrics    = runtime.CPUMetrics
+	MemoryMetrics = runtime.MemoryMetrics
+	PidsMetrics   = runtime.PidsMetrics
+	IOMetrics     = runtime.IOMetrics
+)
 
 // taskKey names a task of a client.
 type taskKey struct{ ns, id string }
@@ -524,6 +538,8 @@ func (t *task) Status(ctx context.Context) (Status, error) {
 	}
 	return s, nil
 }
+
+func (t *task) Metrics(ctx context.Context) (*Metrics, error) { return t.rt.Metrics(ctx) }
 
 func (t *task) Pause(ctx context.Context) error  { return t.rt.Pause(ctx) }
 func (t *task) Resume(ctx context.Context) error { return t.rt.Resume(ctx) }

@@ -206,6 +206,9 @@ func TestTaskSignals(t *testing.T) {
 	if err != nil || len(pids) == 0 || pids[0].Pid == 0 {
 		t.Fatalf("Pids = %v, %v", pids, err)
 	}
+	if m, err := task.Metrics(ctx); err != nil || m.Pids.Current < 1 || m.Memory.Usage == 0 || m.CPU.Usage == 0 {
+		t.Errorf("Metrics = %+v, %v; want a process, some memory and CPU", m, err)
+	}
 	if _, err := task.Delete(ctx); !errdefs.IsFailedPrecondition(err) {
 		t.Errorf("Delete of a running task = %v, want FailedPrecondition", err)
 	}
@@ -458,4 +461,66 @@ func TestTaskWaitAfterExit(t *testing.T) {
 		}
 	}
 	task.Delete(ctx)
+}
+
+// TestCloseTasks: Close leaves tasks running, or with WithKillTasksOnClose
+// kills and deletes them.
+func TestCloseTasks(t *testing.T) {
+	e := newTaskEnv(t)
+	ctx := context.Background()
+	ct := e.container(t, "survivor", oci.WithProcessArgs("/bin/sleep", "100"))
+	task, err := ct.NewTask(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pid := task.Pid()
+
+	// A client closed without the option leaves the task running.
+	c2, err := containerd.New(e.root, containerd.WithStateDir(e.state))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct2, _ := c2.LoadContainer(ctx, "survivor")
+	if _, err := ct2.Task(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := task.Status(ctx); err != nil || st.Status != containerd.Running {
+		t.Fatalf("Status after a plain Close = %+v, %v", st, err)
+	}
+
+	// One with the option kills and deletes the tasks it holds.
+	c3, err := containerd.New(e.root, containerd.WithStateDir(e.state), containerd.WithKillTasksOnClose)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct3, _ := c3.LoadContainer(ctx, "survivor")
+	if _, err := ct3.Task(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c3.Close(); err != nil {
+		t.Fatalf("Close(WithKillTasksOnClose) = %v", err)
+	}
+	// This process started the task: it learns how it ended.
+	if st := <-mustWaitTask(t, task); st.ExitCode() != 137 {
+		t.Errorf("task's exit after the killing Close = %d, want 137", st.ExitCode())
+	}
+	if err := syscall.Kill(int(pid), 0); err != syscall.ESRCH {
+		t.Errorf("kill(%d, 0) after the killing Close = %v, want ESRCH", pid, err)
+	}
+	e.assertNoTrace(t, "survivor", "/dctr/default")
+}
+
+func mustWaitTask(t *testing.T, task containerd.Task) <-chan containerd.ExitStatus {
+	t.Helper()
+	ch, err := task.Wait(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
 }

@@ -397,3 +397,38 @@ func (t *Task) reap(drainTimeout time.Duration) {
 	t.exit = st
 	close(t.exited)
 }
+
+// Metrics reads the counters of the task's cgroup: CPU, memory, pids and
+// block IO. A stopped task's cgroup may be gone: NotFound then.
+func (t *Task) Metrics(ctx context.Context) (*Metrics, error) {
+	const op = "metrics"
+	if err := t.check(ctx, op); err != nil {
+		return nil, err
+	}
+	st, err := t.container.Stats()
+	if err != nil {
+		return nil, taskError(t.id, op, err, errdefs.ErrUnknown)
+	}
+	cg := st.CgroupStats
+	if cg == nil {
+		return nil, taskError(t.id, op, errors.New("no cgroup statistics"), errdefs.ErrNotFound)
+	}
+	m := &Metrics{Timestamp: time.Now()}
+	cpu := cg.CpuStats
+	m.CPU = CPUMetrics{
+		Usage: cpu.CpuUsage.TotalUsage, User: cpu.CpuUsage.UsageInUsermode, Kernel: cpu.CpuUsage.UsageInKernelmode,
+		Periods: cpu.ThrottlingData.Periods, ThrottledPeriods: cpu.ThrottlingData.ThrottledPeriods, ThrottledTime: cpu.ThrottlingData.ThrottledTime,
+	}
+	mem := cg.MemoryStats
+	m.Memory = MemoryMetrics{Usage: mem.Usage.Usage, MaxUsage: mem.Usage.MaxUsage, Limit: mem.Usage.Limit, Cache: mem.Cache, Failcnt: mem.Usage.Failcnt}
+	m.Pids = PidsMetrics{Current: cg.PidsStats.Current, Limit: cg.PidsStats.Limit}
+	for _, e := range cg.BlkioStats.IoServiceBytesRecursive {
+		switch e.Op {
+		case "Read", "read":
+			m.IO.ReadBytes += e.Value
+		case "Write", "write":
+			m.IO.WriteBytes += e.Value
+		}
+	}
+	return m, nil
+}

@@ -74,3 +74,8 @@ func (r *Runtime) List(ctx context.Context) ([]string, error) { return nil, nil 
 
 // Release does nothing: there are no tasks on this platform.
 func (t *Task) Release() {}
+
+// Metrics fails: containers run on Linux, with cgo, only.
+func (t *Task) Metrics(ctx context.Context) (*Metrics, error) {
+	return nil, t.notImplemented("metrics")
+}
