@@ -526,14 +526,8 @@ func (t *task) Status(ctx context.Context) (Status, error) {
 		// Known once the exit is reported (its output drained); until
 		// then, or when it cannot be known, ExitStatus is unknown.
 		s.ExitStatus = UnknownExitStatus
-		if ch, err := t.rt.Wait(ctx); err == nil {
-			select {
-			case es := <-ch:
-				if es.Err == nil {
-					s.ExitStatus, s.ExitTime = es.Code, es.ExitedAt
-				}
-			default:
-			}
+		if es, ok := t.rt.Exit(); ok && es.Err == nil {
+			s.ExitStatus, s.ExitTime = es.Code, es.ExitedAt
 		}
 	}
 	return s, nil

@@ -306,24 +306,15 @@ func cgroupHierarchies(t *testing.T) []string {
 }
 
 // subdirs lists the directories in dir (none if dir is missing).
-func subdirs(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		if e.IsDir() {
-			out = append(out, filepath.Join(dir, e.Name()))
-		}
-	}
-	return out
-}
+func subdirs(t *testing.T, dir string) []string { return listDir(t, dir, true) }
 
 // dirEntries lists the names in dir, whatever they are (none if dir is
 // missing).
-func dirEntries(t *testing.T, dir string) []string {
+func dirEntries(t *testing.T, dir string) []string { return listDir(t, dir, false) }
+
+// listDir lists the entries of dir (none if dir is missing), only its
+// directories if dirsOnly.
+func listDir(t *testing.T, dir string, dirsOnly bool) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil && !os.IsNotExist(err) {
@@ -331,7 +322,9 @@ func dirEntries(t *testing.T, dir string) []string {
 	}
 	var out []string
 	for _, e := range entries {
-		out = append(out, filepath.Join(dir, e.Name()))
+		if !dirsOnly || e.IsDir() {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
 	}
 	return out
 }

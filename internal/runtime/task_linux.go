@@ -360,6 +360,15 @@ func (t *Task) check(ctx context.Context, op string) error {
 	return nil
 }
 
+// Exit returns the task's ExitStatus once its exit has been reported (the
+// init reaped and its output drained), and whether it has.
+func (t *Task) Exit() (ExitStatus, bool) {
+	if !t.hasExited() {
+		return ExitStatus{}, false
+	}
+	return t.exit, true
+}
+
 func (t *Task) hasExited() bool {
 	select {
 	case <-t.exited:

@@ -79,3 +79,6 @@ func (t *Task) Release() {}
 func (t *Task) Metrics(ctx context.Context) (*Metrics, error) {
 	return nil, t.notImplemented("metrics")
 }
+
+// Exit reports no exit: there are no tasks on this platform.
+func (t *Task) Exit() (ExitStatus, bool) { return ExitStatus{}, false }
