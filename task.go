@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/daemonless/containerd/internal/runtime"
@@ -28,9 +29,10 @@ var ErrNotParent = runtime.ErrNotParent
 
 // ExitStatus is how a process ended.
 type ExitStatus struct {
-	code     uint32
-	exitedAt time.Time
-	err      error
+	code      uint32
+	exitedAt  time.Time
+	err       error
+	oomKilled bool
 }
 
 // Result returns the exit code, the exit time and the error of the status.
@@ -48,8 +50,12 @@ func (s ExitStatus) ExitTime() time.Time { return s.exitedAt }
 // context ended).
 func (s ExitStatus) Error() error { return s.err }
 
+// OOMKilled reports whether the kernel's OOM killer killed the process
+// (ExitCode is then 137).
+func (s ExitStatus) OOMKilled() bool { return s.oomKilled }
+
 func exitStatus(st runtime.ExitStatus) ExitStatus {
-	return ExitStatus{code: st.Code, exitedAt: st.ExitedAt, err: st.Err}
+	return ExitStatus{code: st.Code, exitedAt: st.ExitedAt, err: st.Err, oomKilled: st.OOMKilled}
 }
 
 // ProcessStatus is the state of a process.
@@ -76,12 +82,18 @@ type Status struct {
 	// exit is known to this process.
 	ExitStatus uint32
 	ExitTime   time.Time
+	// OOMKilled is set when the process was killed by the kernel's OOM
+	// killer (the task's memory limit was hit).
+	OOMKilled bool
 }
 
 // ProcessInfo is one process of a task.
 type ProcessInfo struct {
 	// Pid is the process's pid in the caller's pid namespace.
 	Pid uint32
+	// ExecID is the id of the exec'd process (Task.Exec) it is; empty for
+	// the task's init and the processes they started.
+	ExecID string
 }
 
 // KillInfo is what KillOpts set.
@@ -103,14 +115,19 @@ func WithKillAll(_ context.Context, ki *KillInfo) error {
 // ProcessDeleteOpts run before a process is deleted.
 type ProcessDeleteOpts func(ctx context.Context, p Process) error
 
-// WithProcessKill, on Delete, kills every process of a task still running
-// and waits for its exit first.
+// WithProcessKill, on Delete, kills a process still running and waits for
+// its exit first: every process of a task, or an exec'd process alone.
 func WithProcessKill(ctx context.Context, p Process) error {
 	ch, err := p.Wait(ctx)
 	if err != nil {
 		return err
 	}
-	if err := p.Kill(ctx, syscall.SIGKILL, WithKillAll); err != nil && !errdefs.IsNotFound(err) {
+	// A task's processes all; an exec'd process alone.
+	var kopts []KillOpts
+	if _, ok := p.(Task); ok {
+		kopts = append(kopts, WithKillAll)
+	}
+	if err := p.Kill(ctx, syscall.SIGKILL, kopts...); err != nil && !errdefs.IsNotFound(err) {
 		return err
 	}
 	select {
@@ -141,8 +158,8 @@ func WithCgroupParent(parent string) NewTaskOpts {
 	}
 }
 
-// Process is a process of a task: for now its init. Its methods are safe
-// for concurrent use.
+// Process is a process of a task: its init, or one Task.Exec made. Its
+// methods are safe for concurrent use.
 type Process interface {
 	// ID is the process's id: the container's id for a task's init.
 	ID() string
@@ -163,6 +180,13 @@ type Process interface {
 	IO() IO
 	// Status returns the process's state.
 	Status(ctx context.Context) (Status, error)
+	// CloseIO closes the process's standard input, with WithStdinCloser:
+	// the process reads EOF (on a terminal, an end-of-file character is
+	// typed). Without options it does nothing.
+	CloseIO(ctx context.Context, opts ...IOCloserOpts) error
+	// Resize sets the size of the process's terminal, in characters;
+	// a process without a terminal is FailedPrecondition.
+	Resize(ctx context.Context, w, h uint32) error
 }
 
 // Task is a container's running instance: its init process, cgroup,
@@ -181,6 +205,47 @@ type Task interface {
 	// Metrics reads the counters of the task's cgroup: CPU, memory,
 	// pids and block IO (cgroup v1 and v2).
 	Metrics(ctx context.Context) (*Metrics, error)
+	// Exec makes a process in the task's container, to be run by its
+	// Start: it joins the container's namespaces and cgroup, with the
+	// user, environment, working directory and terminal of spec.
+	Exec(ctx context.Context, id string, spec *specs.Process, ioCreator IOCreator) (Process, error)
+	// LoadProcess returns the exec'd process id: one this client made,
+	// or one another process started (whose exit status is then unknown
+	// here, as a loaded task's).
+	LoadProcess(ctx context.Context, id string, attach IOAttach) (Process, error)
+	// Update changes the task's resource limits live (WithResources).
+	Update(ctx context.Context, opts ...UpdateTaskOpts) error
+}
+
+// IOCloseInfo is what IOCloserOpts set.
+type IOCloseInfo struct {
+	// Stdin closes the process's standard input.
+	Stdin bool
+}
+
+// IOCloserOpts configures CloseIO.
+type IOCloserOpts func(*IOCloseInfo)
+
+// WithStdinCloser closes the process's standard input.
+func WithStdinCloser(r *IOCloseInfo) { r.Stdin = true }
+
+// UpdateTaskInfo is what UpdateTaskOpts set.
+type UpdateTaskInfo struct {
+	// Resources are the new limits; what they leave unset stays as it
+	// is.
+	Resources *specs.LinuxResources
+}
+
+// UpdateTaskOpts configures Update.
+type UpdateTaskOpts func(ctx context.Context, c *Client, ui *UpdateTaskInfo) error
+
+// WithResources sets the task's memory, CPU, pids and block IO weight
+// limits to those r sets.
+func WithResources(r *specs.LinuxResources) UpdateTaskOpts {
+	return func(_ context.Context, _ *Client, ui *UpdateTaskInfo) error {
+		ui.Resources = r
+		return nil
+	}
 }
 
 // Metrics are the resource counters of a task's cgroup, read by
@@ -205,7 +270,9 @@ func (c *Client) runtimeFor(ns string) (*runtime.Runtime, error) {
 	if rt, ok := c.runtimes[ns]; ok {
 		return rt, nil
 	}
-	rt, err := runtime.New(filepath.Join(c.stateDir, ns, "runc"), runtime.WithDefaultCgroupParent("/dctr/"+ns))
+	rt, err := runtime.New(filepath.Join(c.stateDir, ns, "runc"),
+		runtime.WithDefaultCgroupParent("/dctr/"+ns),
+		runtime.WithEventHandler(func(ev runtime.Event) { c.taskEvent(ns, ev) }))
 	if err != nil {
 		return nil, err
 	}
@@ -282,6 +349,8 @@ func (ct *container) NewTask(ctx context.Context, ioCreator IOCreator, opts ...N
 	spec := *rec.Spec
 	root := *rec.Spec.Root
 	spec.Root = &root
+	proc := *rec.Spec.Process
+	spec.Process = &proc
 	switch {
 	case rec.SnapshotKey != "":
 		sn := c.SnapshotService(rec.Snapshotter)
@@ -310,18 +379,20 @@ func (ct *container) NewTask(ctx context.Context, ioCreator IOCreator, opts ...N
 		}
 	}()
 	cfg := tio.Config()
-	if cfg.Terminal || spec.Process.Terminal {
-		return nil, fail(fmt.Errorf("terminals are not supported yet: %w", errdefs.ErrNotImplemented))
-	}
+	// A terminal when either the IO or the spec asks for one.
+	spec.Process.Terminal = cfg.Terminal || spec.Process.Terminal
 	var copts []runtime.CreateOpt
 	if ti.CgroupParent != "" {
 		copts = append(copts, runtime.WithCgroupParent(ti.CgroupParent))
 	}
-	rtask, err := rt.Create(ctx, ct.id, &spec, runtime.IO{Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr}, copts...)
+	rtask, err := rt.Create(ctx, ct.id, &spec, runtimeIO(cfg, spec.Process.Terminal), copts...)
 	if err != nil {
 		return nil, err
 	}
-	t := &task{c: c, key: key, rt: rtask, io: tio, bundle: b.dir, spec: &spec, stateID: c.stateID(ns, ct.id)}
+	// From now on the bundle is this task's: its lock, shared, says so
+	// to other processes until Delete (see Client.Cleanup).
+	owner := b.keepShared()
+	t := &task{c: c, key: key, rt: rtask, io: tio, bundle: b.dir, spec: &spec, stateID: c.stateID(ns, ct.id), owner: owner}
 	c.taskMu.Lock()
 	c.tasks[key] = t
 	c.taskMu.Unlock()
@@ -360,7 +431,7 @@ func (c *Client) cachedTask(key taskKey) *task {
 		delete(c.tasks, key)
 	}
 	c.taskMu.Unlock()
-	t.rt.Release()
+	t.release()
 	return nil
 }
 
@@ -393,19 +464,27 @@ func (ct *container) Task(ctx context.Context, attach IOAttach) (Task, error) {
 	if err != nil {
 		return nil, err
 	}
+	owner, err := lockShared(c.bundleDir(ns, ct.id))
+	if err != nil {
+		rtask.Release()
+		return nil, fmt.Errorf("task %s: %w", ct.id, err)
+	}
 	var tio IO = &streamsIO{}
 	if attach != nil {
 		if tio, err = attach(ct.id); err != nil {
 			rtask.Release()
+			if owner != nil {
+				owner.Close()
+			}
 			return nil, fmt.Errorf("task %s: attach: %w", ct.id, err)
 		}
 	}
-	t := &task{c: c, key: key, rt: rtask, io: tio, bundle: c.bundleDir(ns, ct.id), stateID: id}
+	t := &task{c: c, key: key, rt: rtask, io: tio, bundle: c.bundleDir(ns, ct.id), stateID: id, owner: owner}
 	c.taskMu.Lock()
 	defer c.taskMu.Unlock()
 	if prev, ok := c.tasks[key]; ok {
 		tio.Close()
-		rtask.Release()
+		t.release()
 		return prev, nil
 	}
 	c.tasks[key] = t
@@ -475,6 +554,9 @@ type task struct {
 	bundle  string
 	spec    *oci.Spec // nil for a loaded task
 	stateID uint64    // see Client.stateID
+	// owner is the bundle directory, shared-locked while this client
+	// holds the task, so that Cleanup in another process leaves it.
+	owner *os.File
 
 	// delMu serialises Delete; mu guards what it changes.
 	delMu     sync.Mutex
@@ -527,10 +609,41 @@ func (t *task) Status(ctx context.Context) (Status, error) {
 		// then, or when it cannot be known, ExitStatus is unknown.
 		s.ExitStatus = UnknownExitStatus
 		if es, ok := t.rt.Exit(); ok && es.Err == nil {
-			s.ExitStatus, s.ExitTime = es.Code, es.ExitedAt
+			s.ExitStatus, s.ExitTime, s.OOMKilled = es.Code, es.ExitedAt, es.OOMKilled
 		}
 	}
 	return s, nil
+}
+
+func (t *task) CloseIO(ctx context.Context, opts ...IOCloserOpts) error {
+	var ci IOCloseInfo
+	for _, o := range opts {
+		o(&ci)
+	}
+	if !ci.Stdin {
+		return nil
+	}
+	return t.rt.CloseIO(ctx)
+}
+
+func (t *task) Resize(ctx context.Context, w, h uint32) error {
+	if err := checkSize(t.key.id, w, h); err != nil {
+		return err
+	}
+	return t.rt.Resize(ctx, uint16(w), uint16(h))
+}
+
+func (t *task) Update(ctx context.Context, opts ...UpdateTaskOpts) error {
+	var ui UpdateTaskInfo
+	for _, o := range opts {
+		if err := o(ctx, t.c, &ui); err != nil {
+			return fmt.Errorf("task %s: update: %w", t.key.id, err)
+		}
+	}
+	if ui.Resources == nil {
+		return fmt.Errorf("task %s: update: nothing to update (WithResources): %w", t.key.id, errdefs.ErrInvalidArgument)
+	}
+	return t.rt.Update(ctx, ui.Resources)
 }
 
 func (t *task) Metrics(ctx context.Context) (*Metrics, error) { return t.rt.Metrics(ctx) }
@@ -545,7 +658,7 @@ func (t *task) Pids(ctx context.Context) ([]ProcessInfo, error) {
 	}
 	out := make([]ProcessInfo, len(pids))
 	for i, p := range pids {
-		out[i] = ProcessInfo{Pid: uint32(p)}
+		out[i] = ProcessInfo{Pid: uint32(p.Pid), ExecID: p.ExecID}
 	}
 	return out, nil
 }
@@ -610,6 +723,7 @@ func (t *task) Delete(ctx context.Context, opts ...ProcessDeleteOpts) (*ExitStat
 		delete(t.c.tasks, t.key)
 	}
 	t.c.taskMu.Unlock()
+	t.release()
 	if err := t.io.Close(); err != nil {
 		return nil, fmt.Errorf("task %s: delete: io: %w", t.key.id, err)
 	}
@@ -671,6 +785,47 @@ func (c *Client) newBundle(ctx context.Context, ns, id string) (_ *bundle, retEr
 		return nil, err
 	}
 	return b, nil
+}
+
+// keepShared turns the bundle's lock into a shared one, kept by the
+// caller: the returned directory, whose closing releases it.
+func (b *bundle) keepShared() *os.File {
+	f := b.lock
+	b.lock = nil
+	if f != nil {
+		_ = unix.Flock(int(f.Fd()), unix.LOCK_SH)
+	}
+	return f
+}
+
+// lockShared opens the bundle directory dir and takes its lock shared, for
+// a client holding a task loaded from its state. It returns nil when there
+// is no bundle, and fails with Unavailable when another process sets the
+// task up or removes it.
+func lockShared(dir string) (*os.File, error) {
+	f, err := os.Open(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("the task is being set up or removed by another process: %w", errdefs.ErrUnavailable)
+	}
+	return f, nil
+}
+
+// release drops what the client holds of a task it forgets without
+// deleting it.
+func (t *task) release() {
+	t.rt.Release()
+	t.mu.Lock()
+	if t.owner != nil {
+		t.owner.Close()
+		t.owner = nil
+	}
+	t.mu.Unlock()
 }
 
 func (b *bundle) unlock() {

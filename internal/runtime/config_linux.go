@@ -25,8 +25,6 @@ func checkSpec(spec *specs.Spec) error {
 		return fmt.Errorf("spec root path must be an absolute directory: %w", errdefs.ErrInvalidArgument)
 	case spec.Process == nil || len(spec.Process.Args) == 0:
 		return fmt.Errorf("spec has no process args: %w", errdefs.ErrInvalidArgument)
-	case spec.Process.Terminal:
-		return fmt.Errorf("terminal: %w", errdefs.ErrNotImplemented)
 	case spec.Process.User.Username != "":
 		return fmt.Errorf("user name %q: the spec must give numeric ids: %w", spec.Process.User.Username, errdefs.ErrInvalidArgument)
 	}
@@ -92,15 +90,31 @@ func newConfig(id string, spec *specs.Spec, cgroupParent string) (*configs.Confi
 }
 
 // newProcess returns the init process of spec, with streams.
-func newProcess(spec *specs.Spec, streams *stdio) *libcontainer.Process {
-	p := spec.Process
+func newProcess(spec *specs.Spec, streams *stdio, c IO) *libcontainer.Process {
+	lp := execProcess(spec.Process, streams, c)
+	lp.Init = true
+	return lp
+}
+
+// execProcess returns the libcontainer process of p, with streams. The
+// container's settings apply to what p does not set.
+func execProcess(p *specs.Process, streams *stdio, c IO) *libcontainer.Process {
 	lp := &libcontainer.Process{
 		Args: p.Args,
 		Env:  p.Env,
 		Cwd:  p.Cwd,
 		UID:  int(p.User.UID),
 		GID:  int(p.User.GID),
-		Init: true,
+	}
+	if streams.terminal {
+		lp.ConsoleSocket = streams.consoleChild
+		w, h := c.ConsoleWidth, c.ConsoleHeight
+		if (w == 0 || h == 0) && p.ConsoleSize != nil {
+			w, h = uint16(p.ConsoleSize.Width), uint16(p.ConsoleSize.Height)
+		}
+		if w != 0 && h != 0 {
+			lp.ConsoleWidth, lp.ConsoleHeight = w, h
+		}
 	}
 	for _, g := range p.User.AdditionalGids {
 		lp.AdditionalGroups = append(lp.AdditionalGroups, int(g))

@@ -50,6 +50,8 @@ func (r *Runtime) Load(ctx context.Context, id string) (*Task, error) {
 	t := &Task{
 		id:         id,
 		container:  c,
+		stateDir:   filepath.Join(r.stateDir, id),
+		drain:      r.opts.ioDrainTimeout,
 		pid:        state.InitProcessPid,
 		privatePID: cfg.Namespaces.IsPrivate(configs.NEWPID),
 		exited:     make(chan struct{}),
@@ -107,10 +109,17 @@ func (r *Runtime) List(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// watch waits for the init of a loaded task to exit: its pidfd becomes
-// readable. Its status is not this process's to know. Release ends the
-// wait early, closing the pidfd.
+// watch waits for the init of a loaded task to exit. Release ends the wait
+// early, closing the pidfd.
 func (t *Task) watch(pf *os.File) {
+	t.exit = watchPidfd(t.id, pf)
+	close(t.exited)
+}
+
+// watchPidfd waits for the process of pidfd pf to exit (pf becomes
+// readable), closes pf, and returns the ExitStatus of a process this
+// process is not the parent of. Closing pf ends the wait early.
+func watchPidfd(id string, pf *os.File) ExitStatus {
 	defer pf.Close()
 	rc, err := pf.SyscallConn()
 	if err == nil {
@@ -121,13 +130,10 @@ func (t *Task) watch(pf *os.File) {
 			return (perr == nil && n > 0) || (perr != nil && perr != unix.EINTR)
 		})
 	}
-	st := ExitStatus{Code: UnknownExitStatus, ExitedAt: time.Now(), Err: taskError(t.id, "wait", ErrNotParent, errdefs.ErrUnknown)}
 	if err != nil {
-		st.ExitedAt = time.Time{}
-		st.Err = taskError(t.id, "wait", fmt.Errorf("watching the init: %w", err), errdefs.ErrUnknown)
+		return ExitStatus{Code: UnknownExitStatus, Err: taskError(id, "wait", fmt.Errorf("watching the process: %w", err), errdefs.ErrUnknown)}
 	}
-	t.exit = st
-	close(t.exited)
+	return ExitStatus{Code: UnknownExitStatus, ExitedAt: time.Now(), Err: taskError(id, "wait", ErrNotParent, errdefs.ErrUnknown)}
 }
 
 // Release stops watching a loaded task this process no longer needs a

@@ -43,7 +43,7 @@ func TestLoad(t *testing.T) {
 		t.Fatalf("Status after the loaded task started = %v, %v; want running", st, err)
 	}
 	pids, err := task.Pids(ctx)
-	if err != nil || !slices.Contains(pids, orig.Pid()) {
+	if err != nil || !slices.Contains(pids, ProcessInfo{Pid: orig.Pid()}) {
 		t.Errorf("loaded Pids = %v, %v; want to hold %d", pids, err, orig.Pid())
 	}
 	// A handle released stops watching, and leaves the task alone.

@@ -26,6 +26,18 @@ type Opt func(*options) error
 type options struct {
 	cgroupParent   string
 	ioDrainTimeout time.Duration
+	events         func(Event)
+}
+
+// WithEventHandler has h called on each Event of the Runtime's tasks: the
+// exits of the processes this process started, and OOM kills. h is called
+// from the goroutine that saw the event and must not block; it sees an
+// exit once Wait reports it.
+func WithEventHandler(h func(Event)) Opt {
+	return func(o *options) error {
+		o.events = h
+		return nil
+	}
 }
 
 // WithDefaultCgroupParent sets the cgroup under which the Runtime creates

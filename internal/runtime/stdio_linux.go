@@ -3,6 +3,7 @@
 package runtime
 
 import (
+	"errors"
 	"io"
 	"os"
 	"sync"
@@ -25,6 +26,16 @@ type stdio struct {
 	// copying counts the output copiers still running.
 	copying   sync.WaitGroup
 	closeOnce sync.Once
+
+	// A process with a terminal: consoleParent receives the master of the
+	// pseudo-terminal its init makes; master is it, once received, and
+	// ttyIn and ttyOut the caller's streams copied to and from it.
+	terminal      bool
+	consoleParent *os.File
+	consoleChild  *os.File
+	master        *os.File
+	ttyIn         io.Reader
+	ttyOut        io.Writer
 }
 
 // newStdio makes the pipes c needs and starts the goroutines copying
@@ -36,6 +47,19 @@ func newStdio(c IO) (_ *stdio, retErr error) {
 			s.close()
 		}
 	}()
+	if c.Terminal {
+		// The process's three streams are the terminal's slave; its
+		// master, received once the process exists, is copied from
+		// Stdin and to Stdout. Stderr is not used.
+		parent, child, err := newConsoleSocket()
+		if err != nil {
+			return nil, err
+		}
+		s.terminal, s.consoleParent, s.consoleChild = true, parent, child
+		s.childEnds = append(s.childEnds, child)
+		s.ttyIn, s.ttyOut = c.Stdin, c.Stdout
+		return s, nil
+	}
 
 	switch in := c.Stdin.(type) {
 	case nil:
@@ -102,6 +126,78 @@ func copyStdin(w *os.File, r io.Reader) {
 	_ = w.Close()
 }
 
+// attachConsole receives the terminal's master from the started process
+// and starts copying through it. It does nothing for a process without a
+// terminal. started must have been called, so that a process dying before
+// it sends the master makes the receive fail instead of wait.
+func (s *stdio) attachConsole() error {
+	if !s.terminal {
+		return nil
+	}
+	m, err := recvConsole(s.consoleParent)
+	if err != nil {
+		return err
+	}
+	_ = s.consoleParent.Close()
+	s.master = m
+	out := s.ttyOut
+	if out == nil {
+		// The terminal must be read, or the process blocks once its
+		// buffer is full.
+		out = io.Discard
+	}
+	s.copying.Add(1)
+	go func() {
+		defer s.copying.Done()
+		// Reading the master fails with EIO once every slave is closed:
+		// the process and its children have exited.
+		_, _ = io.Copy(out, m)
+	}()
+	if s.ttyIn != nil {
+		go func() {
+			_, _ = io.Copy(m, s.ttyIn)
+			// EOF of the caller's reader is an end-of-file character
+			// typed on the terminal.
+			_, _ = m.Write([]byte{eotChar})
+		}()
+	}
+	return nil
+}
+
+// eotChar is the terminal's end-of-file character (^D) in its default
+// settings: a read of a line-mode reader returns what was typed, or EOF.
+const eotChar = 0x04
+
+// closeStdin ends the process's standard input: the pipe is closed, or, on
+// a terminal, an end-of-file character is typed.
+func (s *stdio) closeStdin() error {
+	if s.terminal {
+		if s.master == nil {
+			return errNoConsole
+		}
+		_, err := s.master.Write([]byte{eotChar})
+		return err
+	}
+	if s.stdinW != nil {
+		err := s.stdinW.Close()
+		if errors.Is(err, os.ErrClosed) {
+			err = nil
+		}
+		return err
+	}
+	return nil
+}
+
+// resize sets the terminal's window size.
+func (s *stdio) resize(width, height uint16) error {
+	if !s.terminal || s.master == nil {
+		return errNoConsole
+	}
+	return resizeConsole(s.master, width, height)
+}
+
+var errNoConsole = errors.New("the process has no terminal")
+
 // started closes the ends the init inherited: from now on only the
 // container holds them, so the output pipes reach EOF when it exits.
 func (s *stdio) started() {
@@ -140,6 +236,12 @@ func (s *stdio) close() {
 		}
 		if s.stdinW != nil {
 			_ = s.stdinW.Close()
+		}
+		if s.consoleParent != nil {
+			_ = s.consoleParent.Close()
+		}
+		if s.master != nil {
+			_ = s.master.Close()
 		}
 	})
 }

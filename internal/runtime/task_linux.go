@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -82,15 +83,17 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *specs.Spec, stdio
 			streams.close()
 		}
 	}()
-	process := newProcess(spec, streams)
+	process := newProcess(spec, streams, stdio)
 	if err := c.Start(process); err != nil {
 		return nil, taskError(id, op, err, errdefs.ErrUnknown)
 	}
 	streams.started()
 	pid, err := process.Pid()
+	if err == nil {
+		err = streams.attachConsole()
+	}
 	if err != nil {
-		// Cannot happen after a successful Start; do not leave an init
-		// nobody reaps.
+		// Do not leave an init nobody reaps.
 		_ = c.Signal(unix.SIGKILL)
 		_, _ = process.Wait()
 		return nil, taskError(id, op, err, errdefs.ErrUnknown)
@@ -98,13 +101,17 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *specs.Spec, stdio
 	t := &Task{
 		id:         id,
 		container:  c,
+		stateDir:   filepath.Join(r.stateDir, id),
 		process:    process,
 		pid:        pid,
 		io:         streams,
 		privatePID: cfg.Namespaces.IsPrivate(configs.NEWPID),
 		exited:     make(chan struct{}),
+		events:     r.opts.events,
+		drain:      r.opts.ioDrainTimeout,
 	}
-	go t.reap(r.opts.ioDrainTimeout)
+	t.watchOOM()
+	go t.reap()
 	return t, nil
 }
 
@@ -114,6 +121,9 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *specs.Spec, stdio
 type Task struct {
 	id         string
 	container  *libcontainer.Container
+	stateDir   string               // the container's state directory
+	events     func(Event)          // the Runtime's handler, or nil
+	drain      time.Duration        // the Runtime's IO drain timeout
 	process    *libcontainer.Process // nil for a loaded task
 	pid        int
 	io         *stdio   // nil for a loaded task
@@ -127,6 +137,10 @@ type Task struct {
 
 	mu      sync.Mutex
 	deleted bool
+
+	// execs are the processes Exec made in this process, by exec id.
+	execMu sync.Mutex
+	execs  map[string]*Process
 }
 
 // ID returns the task's container id.
@@ -179,12 +193,7 @@ func (t *Task) Kill(ctx context.Context, sig syscall.Signal, all bool) error {
 // signalAll sends sig to every process in the task's cgroup, frozen
 // meanwhile so that none forks past it.
 func (t *Task) signalAll(sig unix.Signal) error {
-	state, err := t.container.State()
-	if err != nil {
-		return err
-	}
-	cfg := t.container.Config()
-	m, err := manager.NewWithPaths(cfg.Cgroups, state.CgroupPaths)
+	m, err := t.cgroupManager()
 	if err != nil {
 		return err
 	}
@@ -225,22 +234,7 @@ func (t *Task) Wait(ctx context.Context) (<-chan ExitStatus, error) {
 	if err := t.check(ctx, "wait"); err != nil {
 		return nil, err
 	}
-	ch := make(chan ExitStatus, 1)
-	if t.hasExited() {
-		ch <- t.exit
-		close(ch)
-		return ch, nil
-	}
-	go func() {
-		defer close(ch)
-		select {
-		case <-t.exited:
-			ch <- t.exit
-		case <-ctx.Done():
-			ch <- ExitStatus{Code: UnknownExitStatus, Err: taskError(t.id, "wait", ctx.Err(), errdefs.ErrUnknown)}
-		}
-	}()
-	return ch, nil
+	return waitFor(ctx, t.id, t.exited, &t.exit), nil
 }
 
 // Status returns the state of the task: Created, Running, Paused or
@@ -294,18 +288,35 @@ func (t *Task) Resume(ctx context.Context) error {
 	return taskError(t.id, op, t.container.Resume(), errdefs.ErrUnknown)
 }
 
-// Pids returns the pids of the task's processes (those of its cgroup), in
-// the caller's pid namespace.
-func (t *Task) Pids(ctx context.Context) ([]int, error) {
-	const op = "pids"
+// CloseIO ends the standard input of the task's init: it reads EOF (on a
+// terminal, an end-of-file character is typed). A loaded task's streams
+// are not this process's: FailedPrecondition.
+func (t *Task) CloseIO(ctx context.Context) error {
+	const op = "close io"
 	if err := t.check(ctx, op); err != nil {
-		return nil, err
+		return err
 	}
-	pids, err := t.container.Processes()
-	if err != nil {
-		return nil, taskError(t.id, op, err, errdefs.ErrUnknown)
+	if t.io == nil {
+		return taskError(t.id, op, errors.New("its streams are not this process's"), errdefs.ErrFailedPrecondition)
 	}
-	return pids, nil
+	return taskError(t.id, op, t.io.closeStdin(), errdefs.ErrUnknown)
+}
+
+// Resize sets the size of the init's terminal; a task without one (or
+// loaded, whose terminal is not this process's) is FailedPrecondition.
+func (t *Task) Resize(ctx context.Context, width, height uint16) error {
+	const op = "resize"
+	if err := t.check(ctx, op); err != nil {
+		return err
+	}
+	if t.io == nil {
+		return taskError(t.id, op, errNoConsole, errdefs.ErrFailedPrecondition)
+	}
+	err := t.io.resize(width, height)
+	if errors.Is(err, errNoConsole) {
+		return taskError(t.id, op, err, errdefs.ErrFailedPrecondition)
+	}
+	return taskError(t.id, op, err, errdefs.ErrUnknown)
 }
 
 // Delete removes the task: its cgroup and its state directory, and returns
@@ -380,31 +391,87 @@ func (t *Task) hasExited() bool {
 
 // reap waits for the init to exit, keeps its status, drains its output
 // and then announces the exit. It is the only caller of the process's Wait.
-func (t *Task) reap(drainTimeout time.Duration) {
+func (t *Task) reap() {
 	ps, err := t.process.Wait()
+	st := t.exitStatus(ps, err)
+	if t.io != nil {
+		t.io.drain(t.drain)
+	}
+	t.exit = st
+	close(t.exited)
+	if t.events != nil {
+		t.events(Event{Type: EventExit, TaskID: t.id, Pid: t.pid, Exit: st})
+	}
+}
+
+// exitStatus makes the ExitStatus of a process of the task from what its
+// Wait returned.
+func (t *Task) exitStatus(ps *os.ProcessState, err error) ExitStatus {
 	st := ExitStatus{Code: UnknownExitStatus, ExitedAt: time.Now()}
 	if ps == nil {
 		if err == nil {
 			err = errors.New("no exit status")
 		}
 		st.Err = taskError(t.id, "wait", err, errdefs.ErrUnknown)
-	} else if ws, ok := ps.Sys().(syscall.WaitStatus); !ok {
+		return st
+	}
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	if !ok {
 		st.Err = taskError(t.id, "wait", fmt.Errorf("unexpected wait status %T", ps.Sys()), errdefs.ErrUnknown)
-	} else {
-		switch {
-		case ws.Exited():
-			st.Code = uint32(ws.ExitStatus())
-		case ws.Signaled():
-			st.Code = 128 + uint32(ws.Signal())
-		default:
-			st.Err = taskError(t.id, "wait", fmt.Errorf("unexpected wait status %#x", uint32(ws)), errdefs.ErrUnknown)
+		return st
+	}
+	switch {
+	case ws.Exited():
+		st.Code = uint32(ws.ExitStatus())
+	case ws.Signaled():
+		st.Code = 128 + uint32(ws.Signal())
+		st.OOMKilled = ws.Signal() == unix.SIGKILL && t.oomKills() > 0
+	default:
+		st.Err = taskError(t.id, "wait", fmt.Errorf("unexpected wait status %#x", uint32(ws)), errdefs.ErrUnknown)
+	}
+	return st
+}
+
+// cgroupManager returns the manager of the task's cgroup.
+func (t *Task) cgroupManager() (cgroups.Manager, error) {
+	state, err := t.container.State()
+	if err != nil {
+		return nil, err
+	}
+	cfg := t.container.Config()
+	return manager.NewWithPaths(cfg.Cgroups, state.CgroupPaths)
+}
+
+// oomKills returns how many processes the OOM killer killed in the task's
+// cgroup, 0 when it cannot be read.
+func (t *Task) oomKills() uint64 {
+	m, err := t.cgroupManager()
+	if err != nil {
+		return 0
+	}
+	n, err := m.OOMKillCount()
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// watchOOM reports the OOM kills of the task's cgroup to the Runtime's
+// event handler, until the cgroup is removed.
+func (t *Task) watchOOM() {
+	if t.events == nil {
+		return
+	}
+	ch, err := t.container.NotifyOOM()
+	if err != nil {
+		// No memory controller: no OOM events, as with runc.
+		return
+	}
+	go func() {
+		for range ch {
+			t.events(Event{Type: EventOOM, TaskID: t.id})
 		}
-	}
-	if t.io != nil {
-		t.io.drain(drainTimeout)
-	}
-	t.exit = st
-	close(t.exited)
+	}()
 }
 
 // Metrics reads the counters of the task's cgroup: CPU, memory, pids and

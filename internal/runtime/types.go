@@ -20,6 +20,9 @@ type ExitStatus struct {
 	// UnknownExitStatus), or when waiting was given up (the context of
 	// Wait ended).
 	Err error
+	// OOMKilled is set when the kernel's OOM killer killed the process:
+	// it died of SIGKILL after an OOM kill in its task's cgroup.
+	OOMKilled bool
 }
 
 // Status is the state of a task.
@@ -38,11 +41,44 @@ const (
 	Stopped Status = "stopped"
 )
 
-// IO holds the standard streams of a task's init. A nil stream is the null
+// IO holds the standard streams of a process. A nil stream is the null
 // device. An *os.File is given to the process as it is; anything else is
 // copied through a pipe (see the package documentation).
+//
+// With Terminal, the process gets a new pseudo-terminal as its three
+// streams instead: what is read from Stdin is typed on it, what the
+// process writes to it is copied to Stdout, and Stderr is not used.
+// ConsoleWidth and ConsoleHeight, when both set, are its first size.
 type IO struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+
+	Terminal                    bool
+	ConsoleWidth, ConsoleHeight uint16
+}
+
+// EventType is the kind of an Event.
+type EventType int
+
+// The events a Runtime reports to its handler (WithEventHandler).
+const (
+	// EventExit: a process this process started has exited and been
+	// reaped; Exit says how.
+	EventExit EventType = iota + 1
+	// EventOOM: the kernel's OOM killer killed a process of a task.
+	EventOOM
+)
+
+// Event is something that happened to a task, reported to the handler of
+// WithEventHandler.
+type Event struct {
+	Type EventType
+	// TaskID is the task's container id; ExecID the exec'd process's id,
+	// empty for the task's init.
+	TaskID, ExecID string
+	// Pid is the process's pid (EventExit).
+	Pid int
+	// Exit is how the process exited (EventExit).
+	Exit ExitStatus
 }
