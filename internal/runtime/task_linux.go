@@ -121,9 +121,9 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *specs.Spec, stdio
 type Task struct {
 	id         string
 	container  *libcontainer.Container
-	stateDir   string               // the container's state directory
-	events     func(Event)          // the Runtime's handler, or nil
-	drain      time.Duration        // the Runtime's IO drain timeout
+	stateDir   string                // the container's state directory
+	events     func(Event)           // the Runtime's handler, or nil
+	drain      time.Duration         // the Runtime's IO drain timeout
 	process    *libcontainer.Process // nil for a loaded task
 	pid        int
 	io         *stdio   // nil for a loaded task
