@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -305,5 +306,109 @@ func TestPauseResume(t *testing.T) {
 	}
 	if !advancing() {
 		t.Error("the counter does not advance after Resume")
+	}
+}
+
+func TestUpdateAndOOM(t *testing.T) {
+	e := newTaskEnv(t)
+	ctx := context.Background()
+	_, task := e.startSleeper(t, "oom", oci.WithProcessArgs("sh", "-c", "read x < /tmp/go || true; sleep 1000"))
+	limit := int64(32 << 20)
+	pids := int64(50)
+	if err := task.Update(ctx, containerd.WithResources(&specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: &limit},
+		Pids:   &specs.LinuxPids{Limit: &pids},
+	})); err != nil {
+		t.Fatalf("Update = %v", err)
+	}
+	for file, want := range map[string]string{
+		"/sys/fs/cgroup/memory/dctr/default/oom/memory.limit_in_bytes": "33554432",
+		"/sys/fs/cgroup/pids/dctr/default/oom/pids.max":                "50",
+	} {
+		if b, err := os.ReadFile(file); err != nil || strings.TrimSpace(string(b)) != want {
+			t.Errorf("%s = %q, %v; want %s", file, b, err, want)
+		}
+	}
+	m, err := task.Metrics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Memory.Limit != uint64(limit) || m.Pids.Limit != 50 {
+		t.Errorf("Metrics limits = %d, %d; want %d, 50", m.Memory.Limit, m.Pids.Limit, limit)
+	}
+	if err := task.Update(ctx); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("Update with nothing = %v; want InvalidArgument", err)
+	}
+
+	// Exceed the limit: a process of the task holding 200 MB in a shell
+	// variable is killed by the kernel's OOM killer.
+	spec := execSpec(t, task, "sh", "-c", "x=$(/bin/busybox head -c 200000000 /dev/zero | /bin/busybox tr '\\0' a); echo ${#x}")
+	st := runExec(t, task, "hog", spec, nil)
+	if st.ExitCode() != 137 || !st.OOMKilled() {
+		t.Errorf("hog exit = %d, OOMKilled %v; want 137 and true", st.ExitCode(), st.OOMKilled())
+	}
+	// A later SIGKILL is not taken for an OOM kill.
+	ch := mustWaitTask(t, task)
+	task.Kill(ctx, syscall.SIGKILL)
+	if st := <-ch; st.OOMKilled() {
+		t.Errorf("a task killed by SIGKILL reports OOMKilled")
+	}
+	if _, err := task.Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	ct := e.container(t, "oom-init", oci.WithProcessArgs("sh", "-c", "x=$(/bin/busybox head -c 200000000 /dev/zero | /bin/busybox tr '\\0' a); echo ${#x}"),
+		oci.WithMemoryLimit(uint64(limit)))
+	it, err := ct.NewTask(ctx, containerd.NullIO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ich := mustWaitTask(t, it)
+	if err := it.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ist := <-ich:
+		s, err := it.Status(ctx)
+		if err != nil || !s.OOMKilled || ist.ExitCode() != 137 || !ist.OOMKilled() {
+			t.Errorf("init hog: exit %d OOMKilled %v, Status %+v, %v; want 137, OOM killed", ist.ExitCode(), ist.OOMKilled(), s, err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the hog was not killed")
+	}
+	it.Delete(ctx)
+}
+
+func TestMetricsUnderLoad(t *testing.T) {
+	e := newTaskEnv(t)
+	ctx := context.Background()
+	_, task := e.startSleeper(t, "load", oci.WithProcessArgs("sh", "-c", "read x < /tmp/none; sleep 1000"))
+	before, err := task.Metrics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Busy CPU and memory for a while.
+	spec := execSpec(t, task, "sh", "-c", "x=$(/bin/busybox head -c 20000000 /dev/zero | /bin/busybox tr '\\0' a); i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 1000")
+	p, err := task.Exec(ctx, "busy", spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Delete(ctx, containerd.WithProcessKill)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		after, err := task.Metrics(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.CPU.Usage > before.CPU.Usage+10_000_000 && after.Memory.MaxUsage > before.Memory.Usage+10<<20 && after.Pids.Current >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics did not move under load: before %+v, after %+v", before, after)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -138,6 +138,10 @@ type Task struct {
 	mu      sync.Mutex
 	deleted bool
 
+	// oomSeen counts the OOM kills given to exits (takeOOMKill).
+	oomMu   sync.Mutex
+	oomSeen uint64
+
 	// execs are the processes Exec made in this process, by exec id.
 	execMu sync.Mutex
 	execs  map[string]*Process
@@ -425,7 +429,7 @@ func (t *Task) exitStatus(ps *os.ProcessState, err error) ExitStatus {
 		st.Code = uint32(ws.ExitStatus())
 	case ws.Signaled():
 		st.Code = 128 + uint32(ws.Signal())
-		st.OOMKilled = ws.Signal() == unix.SIGKILL && t.oomKills() > 0
+		st.OOMKilled = ws.Signal() == unix.SIGKILL && t.takeOOMKill()
 	default:
 		st.Err = taskError(t.id, "wait", fmt.Errorf("unexpected wait status %#x", uint32(ws)), errdefs.ErrUnknown)
 	}
@@ -440,6 +444,21 @@ func (t *Task) cgroupManager() (cgroups.Manager, error) {
 	}
 	cfg := t.container.Config()
 	return manager.NewWithPaths(cfg.Cgroups, state.CgroupPaths)
+}
+
+// takeOOMKill reports whether the OOM killer killed a process of the
+// task that no exit reported yet, and marks it reported. A process killed
+// by SIGKILL is taken for the OOM killer's victim when one is: an OOM
+// kill is so given to the first SIGKILL'd exit reported after it.
+func (t *Task) takeOOMKill() bool {
+	n := t.oomKills()
+	t.oomMu.Lock()
+	defer t.oomMu.Unlock()
+	if n > t.oomSeen {
+		t.oomSeen++
+		return true
+	}
+	return false
 }
 
 // oomKills returns how many processes the OOM killer killed in the task's
