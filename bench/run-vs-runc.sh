@@ -61,18 +61,9 @@ else
 fi
 d() { "$dctr" --root "$work/root" --state "$work/run/state" "$@"; }
 
-# The image, by umoci.
+# The image: a static busybox, by umoci.
 layout=$work/layout
-umoci init --layout "$layout"
-umoci new --image "$layout:bench"
-umoci unpack --image "$layout:bench" "$work/unpacked" >/dev/null
-mkdir -p "$work/unpacked/rootfs/bin" "$work/unpacked/rootfs/etc" "$work/unpacked/rootfs/proc" "$work/unpacked/rootfs/sys" "$work/unpacked/rootfs/dev"
-cp /bin/busybox "$work/unpacked/rootfs/bin/busybox"
-for a in sh true echo; do ln -s busybox "$work/unpacked/rootfs/bin/$a"; done
-printf 'root:x:0:0:root:/root:/bin/sh\n' >"$work/unpacked/rootfs/etc/passwd"
-printf 'root:x:0:\n' >"$work/unpacked/rootfs/etc/group"
-umoci repack --image "$layout:bench" "$work/unpacked" >/dev/null
-umoci config --image "$layout:bench" --config.cmd /bin/true >/dev/null
+"$here/bench/busybox-layout.sh" "$layout"
 d images import --base-name bench.local/busybox "$layout" >/dev/null
 image=$(d images ls -q | head -1)
 [ -n "$image" ] || { echo "import made no image" >&2; exit 1; }
