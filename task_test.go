@@ -13,8 +13,10 @@ import (
 
 	"github.com/containerd/errdefs"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	containerd "github.com/daemonless/containerd"
+	"github.com/daemonless/containerd/containers"
 	"github.com/daemonless/containerd/internal/testutil"
 	"github.com/daemonless/containerd/oci"
 )
@@ -392,12 +394,16 @@ func TestTaskBadInput(t *testing.T) {
 	})
 	t.Run("failure after the mount", func(t *testing.T) {
 		e := newTaskEnv(t)
-		// The runtime refuses a terminal: after the rootfs is mounted.
-		ct := e.container(t, "tty", oci.WithTTY)
-		if _, err := ct.NewTask(ctx, nil); !errdefs.IsNotImplemented(err) {
-			t.Errorf("NewTask with a terminal = %v, want NotImplemented", err)
+		// The runtime refuses an unknown rlimit: after the rootfs is
+		// mounted.
+		ct := e.container(t, "rlimit", func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+			s.Process.Rlimits = append(s.Process.Rlimits, specs.POSIXRlimit{Type: "RLIMIT_BOGUS", Hard: 1, Soft: 1})
+			return nil
+		})
+		if _, err := ct.NewTask(ctx, nil); !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "RLIMIT_BOGUS") {
+			t.Errorf("NewTask with an unknown rlimit = %v, want InvalidArgument naming it", err)
 		}
-		e.assertNoTrace(t, "tty", "/dctr/default")
+		e.assertNoTrace(t, "rlimit", "/dctr/default")
 		// A program that does not exist fails in the runtime's create.
 		ct2 := e.container(t, "noprog", oci.WithProcessArgs("/no/such/program"))
 		if _, err := ct2.NewTask(ctx, nil); err == nil {

@@ -138,6 +138,9 @@ type Task struct {
 	mu      sync.Mutex
 	deleted bool
 
+	// oomFile is the eventfd watchOOM waits on (cgroup v1), closed by
+	// Delete.
+	oomFile *os.File
 	// oomSeen counts the OOM kills given to exits (takeOOMKill).
 	oomMu   sync.Mutex
 	oomSeen uint64
@@ -354,6 +357,9 @@ func (t *Task) Delete(ctx context.Context, force bool) (*ExitStatus, error) {
 	if err := t.container.Destroy(); err != nil {
 		return nil, taskError(t.id, op, err, errdefs.ErrUnknown)
 	}
+	if t.oomFile != nil {
+		t.oomFile.Close()
+	}
 	t.mu.Lock()
 	t.deleted = true
 	t.mu.Unlock()
@@ -476,21 +482,72 @@ func (t *Task) oomKills() uint64 {
 }
 
 // watchOOM reports the OOM kills of the task's cgroup to the Runtime's
-// event handler, until the cgroup is removed.
+// event handler, until the cgroup is removed or the task deleted. On
+// cgroup v1 it waits on an eventfd registered with memory.oom_control,
+// through Go's poller (no thread is held), and Delete closes it.
 func (t *Task) watchOOM() {
 	if t.events == nil {
 		return
 	}
-	ch, err := t.container.NotifyOOM()
-	if err != nil {
-		// No memory controller: no OOM events, as with runc.
+	if cgroups.IsCgroup2UnifiedMode() {
+		ch, err := t.container.NotifyOOM()
+		if err != nil {
+			return // no memory controller: no OOM events, as with runc
+		}
+		go func() {
+			for range ch {
+				t.events(Event{Type: EventOOM, TaskID: t.id})
+			}
+		}()
 		return
 	}
+	state, err := t.container.State()
+	if err != nil || state.CgroupPaths["memory"] == "" {
+		return
+	}
+	dir := state.CgroupPaths["memory"]
+	ef, err := registerOOMEventfd(dir)
+	if err != nil {
+		return
+	}
+	t.oomFile = ef
 	go func() {
-		for range ch {
+		defer ef.Close()
+		buf := make([]byte, 8)
+		for {
+			if _, err := ef.Read(buf); err != nil {
+				return // closed by Delete
+			}
+			// The eventfd is signalled when the cgroup is removed too.
+			if _, err := os.Lstat(filepath.Join(dir, "cgroup.event_control")); err != nil {
+				return
+			}
 			t.events(Event{Type: EventOOM, TaskID: t.id})
 		}
 	}()
+}
+
+// registerOOMEventfd returns a non-blocking eventfd the kernel signals on
+// each OOM in the cgroup v1 memory cgroup dir.
+func registerOOMEventfd(dir string) (*os.File, error) {
+	oc, err := os.Open(filepath.Join(dir, "memory.oom_control"))
+	if err != nil {
+		return nil, err
+	}
+	// The control file is needed only to register: the kernel keeps what
+	// it needs of it.
+	defer oc.Close()
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return nil, os.NewSyscallError("eventfd", err)
+	}
+	ef := os.NewFile(uintptr(efd), "oom-eventfd")
+	reg := fmt.Sprintf("%d %d", efd, oc.Fd())
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.event_control"), []byte(reg), 0o600); err != nil {
+		ef.Close()
+		return nil, err
+	}
+	return ef, nil
 }
 
 // Metrics reads the counters of the task's cgroup: CPU, memory, pids and
