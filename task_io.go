@@ -20,8 +20,10 @@ type IOConfig struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
-	// Terminal asks for a pseudo-terminal (not supported yet: NewTask
-	// fails with NotImplemented).
+	// Terminal gives the process a new pseudo-terminal as its three
+	// streams: what Stdin gives is typed on it (its EOF is a ^D), what the
+	// process writes to it goes to Stdout; Stderr is not used. Resize
+	// sets its size.
 	Terminal bool
 }
 
@@ -62,8 +64,8 @@ func WithStreams(in io.Reader, out, errw io.Writer) IOOpt {
 	}
 }
 
-// WithTerminal asks for a pseudo-terminal (not supported yet: NewTask
-// fails with NotImplemented).
+// WithTerminal gives the process a pseudo-terminal (see
+// IOConfig.Terminal). It goes after WithStdio or WithStreams.
 func WithTerminal(c *IOConfig) { c.Terminal = true }
 
 // NewCreator returns an IOCreator giving each task the streams opts set.

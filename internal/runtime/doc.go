@@ -7,12 +7,32 @@
 // whose root is an already mounted directory into a container whose init
 // process exists and waits: its pid is known, its namespaces, mounts and
 // cgroups are set up, but the user's program has not started. Task.Start
-// lets it run; Task.Wait, Task.Kill, Task.Status, Task.Pause, Task.Resume
-// and Task.Delete do what their names say.
+// lets it run; Task.Wait, Task.Kill, Task.Status, Task.Pause, Task.Resume,
+// Task.Pids, Task.Metrics, Task.Update (live resource limits) and
+// Task.Delete do what their names say. Runtime.Load finds a task another
+// process created, from its state.
 //
-// The package does not mount root filesystems, make specs, keep container
-// records or reattach to tasks created by another process: that is the job
-// of the packages above it.
+// # Exec'd processes
+//
+// Task.Exec makes a Process that joins the container's namespaces and
+// cgroup with its own args, environment, working directory, user,
+// capabilities, rlimits and terminal; Process.Start runs it through
+// libcontainer's setns path, and it is this process's child, reaped like
+// an init. A started exec'd process is recorded in the task's state
+// directory (execs/<id>.json: its pid and start time), so that
+// Task.LoadProcess in another process finds it, and Task.Pids tells which
+// pid is which exec. The records go with the state on Delete.
+//
+// # Events
+//
+// WithEventHandler has a function called on each exit of a process this
+// process started and on each OOM kill in a task's cgroup (on cgroup v1 an
+// eventfd on memory.oom_control, waited on through Go's poller; on v2
+// libcontainer's watcher of memory.events). An exit killed by SIGKILL after
+// an OOM kill not yet given to another exit is reported OOMKilled.
+//
+// The package does not mount root filesystems, make specs or keep
+// container records: that is the job of the packages above it.
 //
 // # The init hook
 //
@@ -37,7 +57,7 @@
 //
 // # Standard streams
 //
-// IO's streams are plain pipes (terminals come later). An *os.File is
+// IO's streams are plain pipes, or a terminal. An *os.File is
 // handed to the container as it is; any other reader or writer is copied
 // through a pipe by a goroutine, and when Stdout and Stderr are the same
 // comparable writer, one pipe serves both, so its Write is never called
@@ -49,6 +69,14 @@
 // of the caller's that never returns holds the exit report with it; a
 // Stdin reader that blocks forever keeps only its own goroutine, as with
 // os/exec.
+//
+// With IO.Terminal, the process's init makes a pseudo-terminal and sends
+// its master back through libcontainer's console socket; the master is
+// non-blocking, read and written through Go's poller. What Stdin gives is
+// typed on it, and its EOF is an end-of-file character (^D); its output
+// goes to Stdout, until the last slave is closed. Resize sets its window
+// size (before Start too); CloseIO types ^D, or, without a terminal,
+// closes the stdin pipe.
 //
 // # Cgroups
 //
