@@ -77,8 +77,8 @@ func (t *Task) execRecordPath(id string) string {
 // digits, with '.', '_' or '-' between them, at most 76 characters
 // (InvalidArgument). spec gives the process's args, env, cwd, numeric
 // user, capabilities, rlimits, no-new-privileges and terminal; stdio its
-// streams (its Terminal asks for a pseudo-terminal, whatever
-// spec.Terminal says). A task whose init has exited is FailedPrecondition.
+// streams. The process gets a pseudo-terminal when stdio.Terminal or
+// spec.Terminal asks for one. A task whose init has exited is FailedPrecondition.
 func (t *Task) Exec(ctx context.Context, id string, spec *specs.Process, stdio IO) (*Process, error) {
 	const op = "exec"
 	if err := t.check(ctx, op); err != nil {
@@ -114,6 +114,8 @@ func (t *Task) Exec(ctx context.Context, id string, spec *specs.Process, stdio I
 		t.execs = make(map[string]*Process)
 	}
 	cp := *spec
+	stdio.Terminal = stdio.Terminal || spec.Terminal
+	cp.Terminal = stdio.Terminal
 	p := &Process{t: t, id: id, spec: &cp, cfg: stdio, exited: make(chan struct{})}
 	t.execs[id] = p
 	return p, nil
@@ -275,6 +277,7 @@ func procStartTime(pid int) (uint64, error) {
 }
 
 func (p *Process) reap() {
+	awaitExit(p.pid)
 	ps, err := p.lp.Wait()
 	st := p.t.exitStatus(ps, err)
 	p.io.drain(p.t.drain)
@@ -321,6 +324,28 @@ func (p *Process) Kill(ctx context.Context, sig syscall.Signal) error {
 		return taskError(p.t.id, op, fmt.Errorf("exec %s: not started", p.id), errdefs.ErrFailedPrecondition)
 	}
 	return taskError(p.t.id, op, fmt.Errorf("exec %s: %w", p.id, os.ErrProcessDone), errdefs.ErrNotFound)
+}
+
+// awaitExit returns once child pid has exited, waiting through a pidfd and
+// Go's poller: the Wait that reaps it then returns at once, and no thread
+// is held blocked in wait for each running process. Should the pidfd not
+// open, it returns at once and the Wait blocks as usual.
+func awaitExit(pid int) {
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return
+	}
+	pf := os.NewFile(uintptr(fd), "pidfd")
+	defer pf.Close()
+	rc, err := pf.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = rc.Read(func(fd uintptr) bool {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, perr := unix.Poll(fds, 0)
+		return (perr == nil && n > 0) || (perr != nil && perr != unix.EINTR)
+	})
 }
 
 // pidfdSignal sends sig to the process of pidfd.

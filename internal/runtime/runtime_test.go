@@ -376,8 +376,8 @@ func TestCreateErrors(t *testing.T) {
 
 	relative := e.spec([]string{"true"})
 	relative.Root.Path = "rootfs"
-	tty := e.spec([]string{"true"})
-	tty.Process.Terminal = true
+	rlimit := e.spec([]string{"true"})
+	rlimit.Process.Rlimits = append(rlimit.Process.Rlimits, specs.POSIXRlimit{Type: "RLIMIT_BOGUS"})
 	relativeBind := e.spec([]string{"true"})
 	relativeBind.Mounts = append(relativeBind.Mounts, specs.Mount{Destination: "/mnt", Source: "data", Options: []string{"rbind"}})
 	for _, tc := range []struct {
@@ -390,7 +390,7 @@ func TestCreateErrors(t *testing.T) {
 		{"no spec", "nospec", nil, errdefs.IsInvalidArgument},
 		{"relative root", "relative", relative, errdefs.IsInvalidArgument},
 		{"no args", "noargs", e.spec(nil), errdefs.IsInvalidArgument},
-		{"terminal", "tty", tty, errdefs.IsNotImplemented},
+		{"unknown rlimit", "rlimit", rlimit, errdefs.IsInvalidArgument},
 		{"relative bind source", "relbind", relativeBind, errdefs.IsInvalidArgument},
 		{"missing binary", "missing", e.spec([]string{"/bin/nope"}), errdefs.IsUnknown},
 	} {

@@ -33,8 +33,10 @@ import (
 // id must be unique under the Runtime's state directory (AlreadyExists)
 // and made of letters, digits, '_', '+', '-' and '.' (InvalidArgument).
 // The spec is not changed; a spec the runtime cannot run is
-// InvalidArgument, one asking for what is not supported yet (a terminal,
-// seccomp without seccomp support, not being root) NotImplemented. On
+// InvalidArgument, one asking for what is not supported (seccomp without
+// seccomp support, not being root) NotImplemented. The init gets a
+// pseudo-terminal when stdio.Terminal or spec.Process.Terminal asks for
+// one. On
 // failure nothing is left behind: no state directory, no cgroup, no
 // process. Create cannot be interrupted once the init is being started;
 // ctx is checked before.
@@ -74,6 +76,8 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *specs.Spec, stdio
 			_ = c.Destroy()
 		}
 	}()
+	// A terminal when the spec or the IO asks for one.
+	stdio.Terminal = stdio.Terminal || spec.Process.Terminal
 	streams, err := newStdio(stdio)
 	if err != nil {
 		return nil, taskError(id, op, fmt.Errorf("stdio: %w", err), errdefs.ErrUnknown)
@@ -402,6 +406,7 @@ func (t *Task) hasExited() bool {
 // reap waits for the init to exit, keeps its status, drains its output
 // and then announces the exit. It is the only caller of the process's Wait.
 func (t *Task) reap() {
+	awaitExit(t.pid)
 	ps, err := t.process.Wait()
 	st := t.exitStatus(ps, err)
 	if t.io != nil {
