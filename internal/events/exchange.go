@@ -1,0 +1,205 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/containerd/errdefs"
+
+	"github.com/daemonless/containerd/events"
+	"github.com/daemonless/containerd/filters"
+)
+
+// DefaultBuffer is how many events a subscriber may fall behind before
+// its subscription ends, unless WithBuffer says otherwise.
+const DefaultBuffer = 1024
+
+// Opt configures an Exchange.
+type Opt func(*Exchange)
+
+// WithBuffer sets how many events each subscriber's buffer holds. The
+// default, and what a size below 1 means, is DefaultBuffer.
+func WithBuffer(n int) Opt {
+	return func(x *Exchange) {
+		if n < 1 {
+			n = DefaultBuffer
+		}
+		x.buffer = n
+	}
+}
+
+// WithSink makes the exchange call sink with every envelope it
+// publishes (see the package documentation for the rules it follows).
+// The default is no sink.
+func WithSink(sink func(*events.Envelope)) Opt {
+	return func(x *Exchange) { x.sink = sink }
+}
+
+// WithClock makes the exchange timestamp envelopes with now instead of
+// time.Now, for tests.
+func WithClock(now func() time.Time) Opt {
+	return func(x *Exchange) {
+		if now != nil {
+			x.now = now
+		}
+	}
+}
+
+// Exchange hands the events published to it to its subscribers. Its
+// methods are safe for concurrent use; the zero value is not usable,
+// make one with New.
+type Exchange struct {
+	buffer int
+	sink   func(*events.Envelope)
+	now    func() time.Time
+
+	mu   sync.Mutex                    // serialises changes to subs
+	subs atomic.Pointer[[]*subscriber] // read by Publish without locking
+}
+
+// New returns an exchange with no subscribers.
+func New(opts ...Opt) *Exchange {
+	x := &Exchange{buffer: DefaultBuffer, now: time.Now}
+	for _, o := range opts {
+		o(x)
+	}
+	x.subs.Store(&[]*subscriber{})
+	return x
+}
+
+// Publish hands event, published in namespace under topic, to the sink
+// and to every subscriber whose filters match it, and returns without
+// waiting for any of them. A topic that breaks events.ValidateTopic, an
+// empty namespace or a nil event is InvalidArgument.
+func (x *Exchange) Publish(namespace, topic string, event any) error {
+	if err := events.ValidateTopic(topic); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	if namespace == "" {
+		return fmt.Errorf("publish %s: no namespace: %w", topic, errdefs.ErrInvalidArgument)
+	}
+	if event == nil {
+		return fmt.Errorf("publish %s: nil event: %w", topic, errdefs.ErrInvalidArgument)
+	}
+	env := &events.Envelope{Timestamp: x.now().UTC(), Namespace: namespace, Topic: topic, Event: event}
+	if x.sink != nil {
+		x.sink(env)
+	}
+	for _, s := range *x.subs.Load() {
+		if s.filter.Match(env) && !s.deliver(env) {
+			x.remove(s)
+		}
+	}
+	return nil
+}
+
+// Subscribe returns the events published from now on that match any of
+// the filters (all without filters), in the syntax of package filters
+// over an Envelope's fields: topic, namespace, event.<field>. The
+// subscription ends, both channels closed, when ctx ends or the
+// subscriber falls a buffer behind; the error channel then receives at
+// most one error first (see the package documentation). A filter that
+// does not parse ends it at once with an InvalidArgument error.
+func (x *Exchange) Subscribe(ctx context.Context, fs ...string) (<-chan *events.Envelope, <-chan error) {
+	errs := make(chan error, 1)
+	filter, err := filters.Parse(fs...)
+	if err != nil {
+		ch := make(chan *events.Envelope)
+		errs <- fmt.Errorf("subscribe: %w", err)
+		close(ch)
+		close(errs)
+		return ch, errs
+	}
+	s := &subscriber{filter: filter, buffer: x.buffer, ch: make(chan *events.Envelope, x.buffer), errs: errs}
+	// s is locked until its stop is set, so that an overflow (which
+	// calls stop) cannot come between.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x.mu.Lock()
+	subs := append(slices.Clone(*x.subs.Load()), s)
+	x.subs.Store(&subs)
+	x.mu.Unlock()
+	s.stop = context.AfterFunc(ctx, func() {
+		err := context.Cause(ctx)
+		if errors.Is(err, context.Canceled) {
+			err = nil
+		}
+		if s.end(err) {
+			x.remove(s)
+		}
+	})
+	return s.ch, s.errs
+}
+
+// remove forgets the subscriber s.
+func (x *Exchange) remove(s *subscriber) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	cur := *x.subs.Load()
+	i := slices.Index(cur, s)
+	if i < 0 {
+		return
+	}
+	subs := slices.Delete(slices.Clone(cur), i, i+1)
+	x.subs.Store(&subs)
+}
+
+// subscribers reports how many subscriptions are live.
+func (x *Exchange) subscribers() int { return len(*x.subs.Load()) }
+
+// subscriber is one subscription.
+type subscriber struct {
+	filter filters.Filter
+	buffer int
+
+	mu   sync.Mutex // guards the fields below and the sends and closes on ch and errs
+	ch   chan *events.Envelope
+	errs chan error
+	done bool
+	stop func() bool // stops the context's AfterFunc
+}
+
+// deliver adds env to the subscriber's buffer and reports whether the
+// subscription still stands: false once it has ended, now or before.
+func (s *subscriber) deliver(env *events.Envelope) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return false
+	}
+	select {
+	case s.ch <- env:
+		return true
+	default:
+	}
+	s.endLocked(fmt.Errorf("subscription: fell %d events behind: dropped a %s event of namespace %s and ended: %w",
+		s.buffer, env.Topic, env.Namespace, errdefs.ErrResourceExhausted))
+	s.stop()
+	return false
+}
+
+// end ends the subscription with err (nil: no error) and reports
+// whether it was still standing.
+func (s *subscriber) end(err error) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return false
+	}
+	s.endLocked(err)
+	return true
+}
+
+func (s *subscriber) endLocked(err error) {
+	s.done = true
+	if err != nil {
+		s.errs <- err // the only send: the buffer has room
+	}
+	close(s.ch)
+	close(s.errs)
+}
