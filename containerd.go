@@ -15,6 +15,7 @@ import (
 	"github.com/daemonless/containerd/content"
 	"github.com/daemonless/containerd/content/local"
 	"github.com/daemonless/containerd/images"
+	exchange "github.com/daemonless/containerd/internal/events"
 	"github.com/daemonless/containerd/internal/metadata"
 	"github.com/daemonless/containerd/internal/runtime"
 	"github.com/daemonless/containerd/internal/unpack"
@@ -145,6 +146,9 @@ type Client struct {
 
 	killTasksOnClose bool
 
+	// exchange hands the client's events to its subscribers.
+	exchange *exchange.Exchange
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -194,6 +198,7 @@ func New(root string, opts ...ClientOpt) (*Client, error) {
 		}
 		c.content = metadata.NewContentStore(db, backend, o.namespace)
 	}
+	c.initEvents()
 	return c, nil
 }
 

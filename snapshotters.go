@@ -65,23 +65,24 @@ func (c *Client) openSnapshotter(name string) (snapshot.Snapshotter, error) {
 }
 
 // snapshotter returns the namespaced snapshotter name ("" for the
-// default), opening its backend on first use.
-func (c *Client) snapshotter(name string) (*metadata.Snapshotter, error) {
+// default), opening its backend on first use. It publishes the events of
+// the snapshots it prepares, commits and removes.
+func (c *Client) snapshotter(name string) (*eventSnapshotter, error) {
 	if name == "" {
 		name = c.DefaultSnapshotter()
 	}
 	c.snMu.Lock()
 	defer c.snMu.Unlock()
-	if sn, ok := c.snapshotters[name]; ok {
-		return sn, nil
+	sn, ok := c.snapshotters[name]
+	if !ok {
+		backend, err := c.openSnapshotter(name)
+		if err != nil {
+			return nil, err
+		}
+		sn = metadata.NewSnapshotter(c.db, name, backend, c.namespace)
+		c.snapshotters[name] = sn
 	}
-	backend, err := c.openSnapshotter(name)
-	if err != nil {
-		return nil, err
-	}
-	sn := metadata.NewSnapshotter(c.db, name, backend, c.namespace)
-	c.snapshotters[name] = sn
-	return sn, nil
+	return &eventSnapshotter{Snapshotter: sn, c: c, name: name}, nil
 }
 
 // DefaultSnapshotter names the snapshotter used when a call names none:
@@ -103,7 +104,9 @@ func (c *Client) DefaultSnapshotter() string {
 }
 
 // SnapshotService returns the snapshotter called name ("" for the
-// default), namespaced by the context as every client service is. A name
+// default), namespaced by the context as every client service is. Its
+// Prepare, Commit and Remove publish /snapshot/prepare, /snapshot/commit
+// and /snapshot/remove events (see Subscribe); View publishes none. A name
 // the client does not know, or a snapshotter that cannot work at the root
 // (overlay without overlayfs), gives a snapshotter whose every call fails
 // with that error.
