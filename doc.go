@@ -70,6 +70,16 @@
 //     libseccomp-dev); without it NewTask refuses a spec that has one,
 //     with a NotImplemented error, rather than run without its filter.
 //
+// # Events
+//
+// The client publishes an event for each change it makes: images,
+// containers, content and snapshots, whoever calls the stores, and the
+// tasks' lifecycle. [Client.Subscribe] delivers them, filtered in
+// containerd's syntax, with containerd's topics and payload shapes (the
+// types of package events); [Client.Publish] adds a program's own. They
+// are the events of this process only, and a subscriber that falls 1024
+// events behind is dropped with an error rather than waited for.
+//
 // # Errors
 //
 // Errors wrap the kinds of github.com/containerd/errdefs, so callers test
