@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/daemonless/containerd/events"
 	"github.com/daemonless/containerd/internal/runtime"
 	"github.com/daemonless/containerd/oci"
 	"github.com/daemonless/containerd/snapshot"
@@ -396,6 +397,7 @@ func (ct *container) NewTask(ctx context.Context, ioCreator IOCreator, opts ...N
 	c.taskMu.Lock()
 	c.tasks[key] = t
 	c.taskMu.Unlock()
+	c.publishIn(ns, &events.TaskCreate{ContainerID: ct.id, Bundle: b.dir, Pid: t.Pid(), IO: events.TaskIO{Terminal: spec.Process.Terminal}})
 	return t, nil
 }
 
@@ -571,7 +573,13 @@ func (t *task) ID() string  { return t.key.id }
 func (t *task) Pid() uint32 { return uint32(t.rt.Pid()) }
 func (t *task) IO() IO      { return t.io }
 
-func (t *task) Start(ctx context.Context) error { return t.rt.Start(ctx) }
+func (t *task) Start(ctx context.Context) error {
+	if err := t.rt.Start(ctx); err != nil {
+		return err
+	}
+	t.c.publishIn(t.key.ns, &events.TaskStart{ContainerID: t.key.id, Pid: t.Pid()})
+	return nil
+}
 
 func (t *task) Kill(ctx context.Context, sig syscall.Signal, opts ...KillOpts) error {
 	var ki KillInfo
@@ -648,8 +656,21 @@ func (t *task) Update(ctx context.Context, opts ...UpdateTaskOpts) error {
 
 func (t *task) Metrics(ctx context.Context) (*Metrics, error) { return t.rt.Metrics(ctx) }
 
-func (t *task) Pause(ctx context.Context) error  { return t.rt.Pause(ctx) }
-func (t *task) Resume(ctx context.Context) error { return t.rt.Resume(ctx) }
+func (t *task) Pause(ctx context.Context) error {
+	if err := t.rt.Pause(ctx); err != nil {
+		return err
+	}
+	t.c.publishIn(t.key.ns, &events.TaskPaused{ContainerID: t.key.id})
+	return nil
+}
+
+func (t *task) Resume(ctx context.Context) error {
+	if err := t.rt.Resume(ctx); err != nil {
+		return err
+	}
+	t.c.publishIn(t.key.ns, &events.TaskResumed{ContainerID: t.key.id})
+	return nil
+}
 
 func (t *task) Pids(ctx context.Context) ([]ProcessInfo, error) {
 	pids, err := t.rt.Pids(ctx)
@@ -728,6 +749,7 @@ func (t *task) Delete(ctx context.Context, opts ...ProcessDeleteOpts) (*ExitStat
 		return nil, fmt.Errorf("task %s: delete: io: %w", t.key.id, err)
 	}
 	es := *t.exit
+	t.c.publishIn(t.key.ns, &events.TaskDelete{ContainerID: t.key.id, ID: t.key.id, Pid: t.Pid(), ExitStatus: es.code, ExitedAt: es.exitedAt})
 	return &es, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/errdefs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/daemonless/containerd/events"
 	"github.com/daemonless/containerd/internal/runtime"
 )
 
@@ -42,6 +43,7 @@ func (t *task) Exec(ctx context.Context, id string, spec *specs.Process, ioCreat
 	if err != nil {
 		return nil, err
 	}
+	t.c.publishIn(t.key.ns, &events.TaskExecAdded{ContainerID: t.key.id, ExecID: id})
 	return &process{t: t, rp: rp, io: tio}, nil
 }
 
@@ -90,7 +92,13 @@ func (p *process) ID() string  { return p.rp.ID() }
 func (p *process) Pid() uint32 { return uint32(p.rp.Pid()) }
 func (p *process) IO() IO      { return p.io }
 
-func (p *process) Start(ctx context.Context) error { return p.rp.Start(ctx) }
+func (p *process) Start(ctx context.Context) error {
+	if err := p.rp.Start(ctx); err != nil {
+		return err
+	}
+	p.t.c.publishIn(p.t.key.ns, &events.TaskExecStarted{ContainerID: p.t.key.id, ExecID: p.rp.ID(), Pid: p.Pid()})
+	return nil
+}
 
 func (p *process) Kill(ctx context.Context, sig syscall.Signal, opts ...KillOpts) error {
 	var ki KillInfo
@@ -171,8 +179,21 @@ func (p *process) Delete(ctx context.Context, opts ...ProcessDeleteOpts) (*ExitS
 		return nil, fmt.Errorf("task %s: exec %s: delete: io: %w", p.t.key.id, p.rp.ID(), err)
 	}
 	es := exitStatus(*st)
+	p.t.c.publishIn(p.t.key.ns, &events.TaskDelete{ContainerID: p.t.key.id, ID: p.rp.ID(), Pid: p.Pid(), ExitStatus: es.code, ExitedAt: es.exitedAt})
 	return &es, nil
 }
 
-// taskEvent publishes what the runtime of namespace ns reports.
-func (c *Client) taskEvent(ns string, ev runtime.Event) {}
+// taskEvent publishes what the runtime of namespace ns reports: the exits
+// of the processes this process started, and OOM kills.
+func (c *Client) taskEvent(ns string, ev runtime.Event) {
+	switch ev.Type {
+	case runtime.EventExit:
+		id := ev.ExecID
+		if id == "" {
+			id = ev.TaskID
+		}
+		c.publishIn(ns, &events.TaskExit{ContainerID: ev.TaskID, ID: id, Pid: uint32(ev.Pid), ExitStatus: ev.Exit.Code, ExitedAt: ev.Exit.ExitedAt})
+	case runtime.EventOOM:
+		c.publishIn(ns, &events.TaskOOM{ContainerID: ev.TaskID})
+	}
+}

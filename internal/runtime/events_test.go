@@ -70,7 +70,7 @@ func TestEvents(t *testing.T) {
 		}
 		got := append([]Event(nil), events...)
 		mu.Unlock()
-		if oom >= 1 && hogExit == 1 && initExit == 1 {
+		if oom == 1 && hogExit == 1 && initExit == 1 {
 			break
 		}
 		if time.Now().After(deadline) {

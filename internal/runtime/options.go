@@ -31,8 +31,8 @@ type options struct {
 
 // WithEventHandler has h called on each Event of the Runtime's tasks: the
 // exits of the processes this process started, and OOM kills. h is called
-// from the goroutine that saw the event and must not block; it sees an
-// exit once Wait reports it.
+// from the goroutine that saw the event and must not block; an exit is
+// reported to it before Wait reports it.
 func WithEventHandler(h func(Event)) Opt {
 	return func(o *options) error {
 		o.events = h

@@ -282,10 +282,11 @@ func (p *Process) reap() {
 	st := p.t.exitStatus(ps, err)
 	p.io.drain(p.t.drain)
 	p.exit = st
-	close(p.exited)
 	if p.t.events != nil {
+		p.t.reportOOMKills()
 		p.t.events(Event{Type: EventExit, TaskID: p.t.id, ExecID: p.id, Pid: p.pid, Exit: st})
 	}
+	close(p.exited)
 }
 
 func (p *Process) hasExited() bool {

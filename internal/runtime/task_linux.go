@@ -145,9 +145,11 @@ type Task struct {
 	// oomFile is the eventfd watchOOM waits on (cgroup v1), closed by
 	// Delete.
 	oomFile *os.File
-	// oomSeen counts the OOM kills given to exits (takeOOMKill).
-	oomMu   sync.Mutex
-	oomSeen uint64
+	// oomSeen counts the OOM kills given to exits (takeOOMKill),
+	// oomReported those reported as events (reportOOMKills).
+	oomMu       sync.Mutex
+	oomSeen     uint64
+	oomReported uint64
 
 	// execs are the processes Exec made in this process, by exec id.
 	execMu sync.Mutex
@@ -413,10 +415,13 @@ func (t *Task) reap() {
 		t.io.drain(t.drain)
 	}
 	t.exit = st
-	close(t.exited)
+	// Reported before the waiters are told: whoever learns of the exit
+	// through Wait finds the event published, after the OOM kill's.
 	if t.events != nil {
+		t.reportOOMKills()
 		t.events(Event{Type: EventExit, TaskID: t.id, Pid: t.pid, Exit: st})
 	}
+	close(t.exited)
 }
 
 // exitStatus makes the ExitStatus of a process of the task from what its
@@ -527,9 +532,29 @@ func (t *Task) watchOOM() {
 			if _, err := os.Lstat(filepath.Join(dir, "cgroup.event_control")); err != nil {
 				return
 			}
-			t.events(Event{Type: EventOOM, TaskID: t.id})
+			t.reportOOMKills()
 		}
 	}()
+}
+
+// reportOOMKills reports an EventOOM for each OOM kill in the task's
+// cgroup not reported yet. The kernel signals each time the cgroup is out
+// of memory, many times before it kills; a kill is reported once, by the
+// watcher or, at the latest, before the exit of a process it killed.
+func (t *Task) reportOOMKills() {
+	if t.events == nil {
+		return
+	}
+	n := t.oomKills()
+	t.oomMu.Lock()
+	k := uint64(0)
+	if n > t.oomReported {
+		k, t.oomReported = n-t.oomReported, n
+	}
+	t.oomMu.Unlock()
+	for range k {
+		t.events(Event{Type: EventOOM, TaskID: t.id})
+	}
 }
 
 // registerOOMEventfd returns a non-blocking eventfd the kernel signals on
