@@ -52,7 +52,7 @@ func TestTaskEvents(t *testing.T) {
 		t.Errorf("TaskStart = %+v", s[0])
 	}
 
-	spec := execSpec(t, task, "sh", "-c", "x=$(/bin/busybox head -c 200000000 /dev/zero | /bin/busybox tr '\\0' a)")
+	spec := execSpec(t, task, "/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1")
 	p, err := task.Exec(ctx, "hog", spec, nil)
 	if err != nil {
 		t.Fatal(err)

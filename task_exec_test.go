@@ -347,9 +347,9 @@ func TestUpdateAndOOM(t *testing.T) {
 		t.Errorf("Update with nothing = %v; want InvalidArgument", err)
 	}
 
-	// Exceed the limit: a process of the task holding 200 MB in a shell
-	// variable is killed by the kernel's OOM killer.
-	spec := execSpec(t, task, "sh", "-c", "x=$(/bin/busybox head -c 200000000 /dev/zero | /bin/busybox tr '\\0' a); echo ${#x}")
+	// Exceed the limit: dd with a 200 MB buffer, one process, is killed
+	// by the kernel's OOM killer.
+	spec := execSpec(t, task, "/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1")
 	st := runExec(t, task, "hog", spec, nil)
 	if st.ExitCode() != 137 || !st.OOMKilled() {
 		t.Errorf("hog exit = %d, OOMKilled %v; want 137 and true", st.ExitCode(), st.OOMKilled())
@@ -364,7 +364,7 @@ func TestUpdateAndOOM(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ct := e.container(t, "oom-init", oci.WithProcessArgs("sh", "-c", "x=$(/bin/busybox head -c 200000000 /dev/zero | /bin/busybox tr '\\0' a); echo ${#x}"),
+	ct := e.container(t, "oom-init", oci.WithProcessArgs("/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"),
 		oci.WithMemoryLimit(uint64(limit)))
 	it, err := ct.NewTask(ctx, containerd.NullIO)
 	if err != nil {

@@ -35,7 +35,7 @@ func TestEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	hog := *spec.Process
-	hog.Args = []string{"sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo ${#x}"}
+	hog.Args = []string{"/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"}
 	p, err := task.Exec(ctx, "hog", &hog, IO{})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -50,6 +51,9 @@ type Process struct {
 	pid     int
 	io      *stdio
 	pidfd   *os.File // a loaded process's, watched
+
+	// sigkilled is set once this process sent it SIGKILL.
+	sigkilled atomic.Bool
 
 	exited chan struct{} // closed once exit is set
 	exit   ExitStatus
@@ -279,7 +283,7 @@ func procStartTime(pid int) (uint64, error) {
 func (p *Process) reap() {
 	awaitExit(p.pid)
 	ps, err := p.lp.Wait()
-	st := p.t.exitStatus(ps, err)
+	st := p.t.exitStatus(ps, err, p.sigkilled.Load())
 	p.io.drain(p.t.drain)
 	p.exit = st
 	if p.t.events != nil {
@@ -311,6 +315,9 @@ func (p *Process) Kill(ctx context.Context, sig syscall.Signal) error {
 	p.mu.Lock()
 	lp, pidfd, started := p.lp, p.pidfd, p.started
 	p.mu.Unlock()
+	if sig == unix.SIGKILL {
+		p.sigkilled.Store(true)
+	}
 	switch {
 	case lp != nil:
 		// Through a pidfd, never a reused pid.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -151,6 +152,10 @@ type Task struct {
 	oomSeen     uint64
 	oomReported uint64
 
+	// sigkilled is set once this process sent the init SIGKILL (Kill,
+	// Delete): its death is then not the OOM killer's.
+	sigkilled atomic.Bool
+
 	// execs are the processes Exec made in this process, by exec id.
 	execMu sync.Mutex
 	execs  map[string]*Process
@@ -192,6 +197,9 @@ func (t *Task) Kill(ctx context.Context, sig syscall.Signal, all bool) error {
 	}
 	if t.hasExited() {
 		return taskError(t.id, op, os.ErrProcessDone, errdefs.ErrNotFound)
+	}
+	if sig == unix.SIGKILL {
+		t.sigkilled.Store(true)
 	}
 	if all && sig != unix.SIGKILL {
 		return taskError(t.id, op, t.signalAll(sig), errdefs.ErrUnknown)
@@ -410,7 +418,7 @@ func (t *Task) hasExited() bool {
 func (t *Task) reap() {
 	awaitExit(t.pid)
 	ps, err := t.process.Wait()
-	st := t.exitStatus(ps, err)
+	st := t.exitStatus(ps, err, t.sigkilled.Load())
 	if t.io != nil {
 		t.io.drain(t.drain)
 	}
@@ -426,7 +434,7 @@ func (t *Task) reap() {
 
 // exitStatus makes the ExitStatus of a process of the task from what its
 // Wait returned.
-func (t *Task) exitStatus(ps *os.ProcessState, err error) ExitStatus {
+func (t *Task) exitStatus(ps *os.ProcessState, err error, sigkilled bool) ExitStatus {
 	st := ExitStatus{Code: UnknownExitStatus, ExitedAt: time.Now()}
 	if ps == nil {
 		if err == nil {
@@ -445,7 +453,9 @@ func (t *Task) exitStatus(ps *os.ProcessState, err error) ExitStatus {
 		st.Code = uint32(ws.ExitStatus())
 	case ws.Signaled():
 		st.Code = 128 + uint32(ws.Signal())
-		st.OOMKilled = ws.Signal() == unix.SIGKILL && t.takeOOMKill()
+		// An OOM kill not given to an exit yet is this SIGKILL, unless
+		// this process sent one.
+		st.OOMKilled = ws.Signal() == unix.SIGKILL && t.takeOOMKill() && !sigkilled
 	default:
 		st.Err = taskError(t.id, "wait", fmt.Errorf("unexpected wait status %#x", uint32(ws)), errdefs.ErrUnknown)
 	}
@@ -462,16 +472,16 @@ func (t *Task) cgroupManager() (cgroups.Manager, error) {
 	return manager.NewWithPaths(cfg.Cgroups, state.CgroupPaths)
 }
 
-// takeOOMKill reports whether the OOM killer killed a process of the
-// task that no exit reported yet, and marks it reported. A process killed
-// by SIGKILL is taken for the OOM killer's victim when one is: an OOM
-// kill is so given to the first SIGKILL'd exit reported after it.
+// takeOOMKill reports whether the OOM killer killed processes of the
+// task that no exit was given yet, and gives them to the caller's: the
+// kills of an OOM go to the first exit by SIGKILL after them (the OOM
+// killer may kill several processes, some not tracked here).
 func (t *Task) takeOOMKill() bool {
 	n := t.oomKills()
 	t.oomMu.Lock()
 	defer t.oomMu.Unlock()
 	if n > t.oomSeen {
-		t.oomSeen++
+		t.oomSeen = n
 		return true
 	}
 	return false
