@@ -154,7 +154,9 @@ type Client struct {
 }
 
 // New opens the root at root (DefaultRoot() when empty), creating it when
-// it does not exist.
+// it does not exist. It cleans what tasks left in the state directory
+// when their processes died while no client held them (Client.Cleanup),
+// and does not fail on what it cannot clean.
 func New(root string, opts ...ClientOpt) (*Client, error) {
 	o := clientOpts{namespace: namespaces.Default, stateDir: DefaultStateDir()}
 	for _, opt := range opts {
@@ -199,6 +201,9 @@ func New(root string, opts ...ClientOpt) (*Client, error) {
 		c.content = metadata.NewContentStore(db, backend, o.namespace)
 	}
 	c.initEvents()
+	// Best effort: a task left behind that cannot be cleaned must not
+	// keep the client from opening; Cleanup, called again, says why.
+	_, _ = c.Cleanup(context.Background())
 	return c, nil
 }
 
@@ -235,13 +240,16 @@ func (c *Client) ImageService() images.Store { return c.images }
 // Close releases the client. Calls under way finish first; later ones
 // fail. Tasks keep running: another client, in this process or another,
 // finds them with Container.Task; with WithKillTasksOnClose, those the
-// client holds are killed and deleted first. Close is idempotent.
+// client holds are killed and deleted first. The client lets go of the
+// tasks it still holds, so that Cleanup in any process removes each once
+// it has exited. Close is idempotent.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		var kerr error
 		if c.killTasksOnClose {
 			kerr = c.killTasks()
 		}
+		c.releaseTasks()
 		serr := c.closeSnapshotters()
 		if serr == nil {
 			serr = kerr
