@@ -471,6 +471,15 @@ func (ct *container) Task(ctx context.Context, attach IOAttach) (Task, error) {
 		rtask.Release()
 		return nil, fmt.Errorf("task %s: %w", ct.id, err)
 	}
+	// Deleted (or made again) by another process between the load and
+	// the lock: the handle would be of a task that is gone.
+	if c.stateID(ns, ct.id) != id {
+		rtask.Release()
+		if owner != nil {
+			owner.Close()
+		}
+		return nil, fmt.Errorf("task %s was deleted meanwhile: %w", ct.id, errdefs.ErrNotFound)
+	}
 	var tio IO = &streamsIO{}
 	if attach != nil {
 		if tio, err = attach(ct.id); err != nil {

@@ -305,6 +305,17 @@ func TestPauseResume(t *testing.T) {
 	if advancing(300 * time.Millisecond) {
 		t.Error("the counter advances in a paused task")
 	}
+	// No exec in a paused task: its process would freeze half set up.
+	p, err := task.Exec(ctx, "frozen", execSpec(t, task, "true"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); !errdefs.IsFailedPrecondition(err) {
+		t.Errorf("Start of an exec in a paused task = %v; want FailedPrecondition", err)
+	}
+	if _, err := p.Delete(ctx); err != nil {
+		t.Errorf("Delete of the exec never started = %v", err)
+	}
 	if err := task.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -150,7 +150,7 @@ func (p *Process) check(ctx context.Context, op string) error {
 }
 
 // Start runs the process. It fails with FailedPrecondition if it was
-// started already or the task's init has exited. On failure the process
+// started already, the task is paused or its init has exited. On failure the process
 // is stopped, with an ExitStatus whose Err says why, and can be deleted.
 func (p *Process) Start(ctx context.Context) error {
 	const op = "exec start"
@@ -164,6 +164,11 @@ func (p *Process) Start(ctx context.Context) error {
 	}
 	if p.t.hasExited() {
 		return taskError(p.t.id, op, errors.New("init has exited"), errdefs.ErrFailedPrecondition)
+	}
+	p.t.freezeMu.RLock()
+	defer p.t.freezeMu.RUnlock()
+	if st, err := p.t.container.Status(); err == nil && st == libcontainer.Paused {
+		return taskError(p.t.id, op, fmt.Errorf("exec %s: the task is paused", p.id), errdefs.ErrFailedPrecondition)
 	}
 	p.started = true
 	if err := p.start(); err != nil {

@@ -152,6 +152,10 @@ type Task struct {
 	oomSeen     uint64
 	oomReported uint64
 
+	// freezeMu is held by Pause, and shared by the start of an exec'd
+	// process, which a frozen task would never let finish.
+	freezeMu sync.RWMutex
+
 	// sigkilled is set once this process sent the init SIGKILL (Kill,
 	// Delete): its death is then not the OOM killer's.
 	sigkilled atomic.Bool
@@ -294,6 +298,10 @@ func (t *Task) Pause(ctx context.Context) error {
 	if t.hasExited() {
 		return taskError(t.id, op, errors.New("init has exited"), errdefs.ErrFailedPrecondition)
 	}
+	// Not while a process is being exec'd: it would be frozen before it
+	// is set up, with libcontainer's lock held.
+	t.freezeMu.Lock()
+	defer t.freezeMu.Unlock()
 	return taskError(t.id, op, t.container.Pause(), errdefs.ErrUnknown)
 }
 
