@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/signal"
 	"path"
 	"path/filepath"
 	"slices"
@@ -69,6 +68,16 @@ and SIGUSR2 sent to dctr are passed on to the task's init process. Once
 the task exits it is deleted; the container stays, unless --rm, which
 removes it and its snapshot too.
 
+With -t the task gets a terminal of its own (and TERM=xterm unless the
+image or --env sets TERM): dctr's standard input is typed on it and its
+output goes to dctr's standard output. When standard input is a terminal
+it is put in raw mode while the task runs, so that every key reaches the
+task's terminal (^C becomes a SIGINT there, for its foreground process
+group), and is restored however dctr ends; the task's terminal has the
+local one's size from the start and follows its changes (SIGWINCH).
+Signals sent to dctr itself are passed on as without -t. -t excludes -d
+and --log-file: the task's terminal lives in dctr.
+
 With -d the task is started with no standard streams (or --log-file)
 and dctr exits at once, printing nothing; the task runs on. "dctr tasks"
 shows, signals, waits for and removes it.
@@ -89,6 +98,12 @@ removes KEY from the image's environment.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.rm && o.detach {
 				return usageError{fmt.Errorf("%s--rm and -d exclude each other: a detached task is not waited for", prefix(cmd))}
+			}
+			if o.tty && o.detach {
+				return usageError{fmt.Errorf("%s-t and -d exclude each other: the task's terminal is read and written by dctr, which -d leaves at once (use --log-file)", prefix(cmd))}
+			}
+			if o.tty && o.logFile != "" {
+				return usageError{fmt.Errorf("%s-t and --log-file exclude each other: a terminal's output goes to dctr's standard output", prefix(cmd))}
 			}
 			specOpts, err := o.parse(cmd)
 			if err != nil {
@@ -122,7 +137,7 @@ removes KEY from the image's environment.`,
 	f := cmd.Flags()
 	f.SetInterspersed(false)
 	f.BoolVar(&o.rm, "rm", false, "remove the container and its snapshot once the task has exited")
-	f.BoolVarP(&o.tty, "tty", "t", false, "give the task a terminal (not supported yet: fails)")
+	f.BoolVarP(&o.tty, "tty", "t", false, "give the task a terminal, standard input typed on it (raw mode) and its output on standard output")
 	f.BoolVarP(&o.detach, "detach", "d", false, "start the task and exit at once, leaving it running")
 	f.StringArrayVar(&o.env, "env", nil, "set the environment variable `KEY=VALUE` (a bare KEY removes it)")
 	f.StringVar(&o.envFile, "env-file", "", "read environment variables from `FILE`, one KEY=VALUE a line")
@@ -299,24 +314,24 @@ func (o *runOptions) runTask(ctx context.Context, cmd *cobra.Command, ctr contai
 	if err != nil {
 		return removeAll(err)
 	}
-	var sigs chan os.Signal
+	var fg *foreground
 	if !o.detach {
 		// From here SIGINT and SIGTERM are the task's, not dctr's.
-		sigs = make(chan os.Signal, 16)
-		release, ok := takeInterrupts(ctx, func(s os.Signal) {
-			select {
-			case sigs <- s:
-			default:
-			}
-		})
-		defer release()
-		if ok {
-			signal.Notify(sigs, forwardedSignals...)
-			defer signal.Stop(sigs)
-		}
+		fg = takeForeground(ctx)
+		defer fg.release()
 	}
 	if err := ctx.Err(); err != nil {
 		return removeAll(err)
+	}
+	if o.tty {
+		// The task's terminal gets the local one's size before its
+		// program starts, and the local terminal goes raw.
+		if err := fg.useTerminal(newLocalTerminal(cmd.InOrStdin(), cmd.OutOrStdout(), true)); err != nil {
+			return removeAll(err)
+		}
+		if err := fg.resize(ctx, task); err != nil {
+			return removeAll(err)
+		}
 	}
 	if err := task.Start(ctx); err != nil {
 		return removeAll(err)
@@ -325,21 +340,7 @@ func (o *runOptions) runTask(ctx context.Context, cmd *cobra.Command, ctr contai
 		return nil
 	}
 
-	var st containerd.ExitStatus
-	for waiting := true; waiting; {
-		select {
-		case s := <-sigs:
-			sig, ok := s.(syscall.Signal)
-			if !ok {
-				continue
-			}
-			if err := task.Kill(ctx, sig); err != nil && !errdefs.IsNotFound(err) {
-				report(cmd, fmt.Errorf("%spass %s on to task %s: %w", prefix(cmd), signalName(sig), ctr.ID(), err))
-			}
-		case st = <-exited:
-			waiting = false
-		}
-	}
+	st := fg.wait(ctx, cmd, task, exited, "task "+ctr.ID())
 	if err := st.Error(); err != nil {
 		// The wait was given up: the task is ended, not left unwatched.
 		err = fmt.Errorf("task %s: wait: %w", ctr.ID(), err)

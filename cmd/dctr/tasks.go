@@ -1,12 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/spf13/cobra"
@@ -19,29 +23,47 @@ func newTasksCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "tasks",
 		Aliases: []string{"task", "t"},
-		Short:   "List, signal, wait for and remove tasks",
-		Long: `List, signal, wait for and remove the tasks of the namespace's containers,
-whichever process started them ("dctr run -d", a program using the
-library).`,
+		Short:   "List, inspect, exec in, signal, wait for and remove tasks",
+		Long: `Work on the tasks of the namespace's containers, whichever process started
+them ("dctr run -d", a program using the library): list them and their
+processes, run more processes in them, signal them, wait for them and
+remove them.`,
 	}
 	groupCommand(cmd)
-	cmd.AddCommand(newTasksLsCommand(g), newTasksKillCommand(g), newTasksRmCommand(g), newTasksWaitCommand(g))
+	cmd.AddCommand(newTasksLsCommand(g), newTasksPsCommand(g), newTasksExecCommand(g),
+		newTasksKillCommand(g), newTasksRmCommand(g), newTasksWaitCommand(g))
 	return cmd
 }
 
 // loadTask returns the task of container id; NotFound, saying which, when
-// there is no such container or it has no task.
+// there is no such container or it has no task. A task another process is
+// setting up, removing or checking (Unavailable) is asked for again, for
+// up to unavailableWait.
 func loadTask(ctx context.Context, client *containerd.Client, id string) (containerd.Task, error) {
 	ctr, err := client.LoadContainer(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	task, err := ctr.Task(ctx, nil)
-	if errdefs.IsNotFound(err) {
-		return nil, fmt.Errorf("container %s has no task: %w", id, errdefs.ErrNotFound)
+	deadline := time.Now().Add(unavailableWait)
+	for pause := time.Millisecond; ; pause = min(2*pause, 50*time.Millisecond) {
+		task, err := ctr.Task(ctx, nil)
+		switch {
+		case errdefs.IsNotFound(err):
+			return nil, fmt.Errorf("container %s has no task: %w", id, errdefs.ErrNotFound)
+		case !errdefs.IsUnavailable(err) || time.Now().After(deadline):
+			return task, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(pause):
+		}
 	}
-	return task, err
 }
+
+// unavailableWait is how long loadTask waits for a task another process
+// holds exclusively for a moment.
+const unavailableWait = 2 * time.Second
 
 func newTasksLsCommand(g *globalOptions) *cobra.Command {
 	var quiet bool
@@ -91,6 +113,57 @@ STOPPED, or UNKNOWN when it cannot be read).`,
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print ids only")
 	return cmd
+}
+
+func newTasksPsCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "ps ID",
+		Short: "List the processes of a task",
+		Long: `List the processes of the task of container ID: each one's pid (in dctr's
+pid namespace), the id of the exec'd process ("dctr tasks exec") it is,
+or "-" for the task's init and the processes it started, and its command
+line, read from /proc ("-" when it has exited meanwhile).`,
+		Args: exactArgs(1, "ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.withClient(cmd, func(ctx context.Context, client *containerd.Client) error {
+				task, err := loadTask(ctx, client, args[0])
+				if err != nil {
+					return err
+				}
+				procs, err := task.Pids(ctx)
+				if err != nil {
+					return err
+				}
+				slices.SortFunc(procs, func(a, b containerd.ProcessInfo) int { return cmp.Compare(a.Pid, b.Pid) })
+				t := newTable(cmd.OutOrStdout(), "PID", "EXEC ID", "COMMAND")
+				for _, p := range procs {
+					t.row(strconv.FormatUint(uint64(p.Pid), 10), dash(p.ExecID), commandLine(p.Pid))
+				}
+				return t.flush()
+			})
+		},
+	}
+}
+
+// commandLine is the command line of process pid, its arguments joined by
+// spaces with control characters shown as '?', or "-" when it cannot be
+// read (the process has exited) or is empty (a zombie).
+func commandLine(pid uint32) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return "-"
+	}
+	s := strings.TrimRight(string(b), "\x00")
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == 0:
+			return ' '
+		case r < ' ' || r == 0x7f:
+			return '?'
+		}
+		return r
+	}, s)
+	return dash(s)
 }
 
 func newTasksKillCommand(g *globalOptions) *cobra.Command {
