@@ -80,7 +80,9 @@ and --log-file: the task's terminal lives in dctr.
 
 With -d the task is started with no standard streams (or --log-file)
 and dctr exits at once, printing nothing; the task runs on. "dctr tasks"
-shows, signals, waits for and removes it.
+shows, signals, waits for and removes it. With --log-file the container
+gets the label ` + logFileLabel + `=FILE (absolute), which "dctr tasks
+attach" follows.
 
 Should making the task or starting it fail, the container is removed
 again with its snapshot: a failed "dctr run" leaves nothing behind.
@@ -100,7 +102,7 @@ removes KEY from the image's environment.`,
 				return usageError{fmt.Errorf("%s--rm and -d exclude each other: a detached task is not waited for", prefix(cmd))}
 			}
 			if o.tty && o.detach {
-				return usageError{fmt.Errorf("%s-t and -d exclude each other: the task's terminal is read and written by dctr, which -d leaves at once (use --log-file)", prefix(cmd))}
+				return usageError{fmt.Errorf("%s-t and -d exclude each other: the task's terminal is read and written by dctr, which -d leaves at once (use --log-file and dctr tasks attach)", prefix(cmd))}
 			}
 			if o.tty && o.logFile != "" {
 				return usageError{fmt.Errorf("%s-t and --log-file exclude each other: a terminal's output goes to dctr's standard output", prefix(cmd))}
@@ -120,6 +122,14 @@ removes KEY from the image's environment.`,
 					imgOpt = oci.WithImageConfigArgs(img, args[2:])
 				}
 				copts := []containerd.NewContainerOpts{containerd.WithImage(img)}
+				if o.logFile != "" {
+					// For dctr tasks attach, in a later dctr.
+					abs, err := filepath.Abs(o.logFile)
+					if err != nil {
+						return err
+					}
+					copts = append(copts, containerd.WithContainerLabels(map[string]string{logFileLabel: abs}))
+				}
 				if o.snapshotter != "" {
 					copts = append(copts, containerd.WithSnapshotter(o.snapshotter))
 				}

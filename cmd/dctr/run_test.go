@@ -392,7 +392,7 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"run", "--memory-limit", "lots", e.img, "x"}, exitUsage, []string{"--memory-limit"}},
 		{[]string{"run", "--cpus", "many", e.img, "x"}, exitUsage, []string{"--cpus"}},
 		{[]string{"run", "no/such:image", "x"}, exitFailure, []string{`"no/such:image"`, "--pull"}},
-		{[]string{"run", "-d", "-t", e.img, "x", "true"}, exitUsage, []string{"-t and -d exclude each other"}},
+		{[]string{"run", "-d", "-t", e.img, "x", "true"}, exitUsage, []string{"-t and -d exclude each other", "tasks attach"}},
 		{[]string{"run", "-t", "--log-file", filepath.Join(dir, "log"), e.img, "x", "true"}, exitUsage, []string{"-t and --log-file exclude each other"}},
 		{[]string{"run", "--cwd", "/proc/self", e.img, "x"}, exitFailure, []string{"/proc/self"}},
 		{[]string{"run", "--user", "nosuchuser", e.img, "x"}, exitFailure, []string{"nosuchuser"}},

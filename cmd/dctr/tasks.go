@@ -23,14 +23,17 @@ func newTasksCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "tasks",
 		Aliases: []string{"task", "t"},
-		Short:   "List, inspect, exec in, signal, wait for and remove tasks",
+		Short:   "List, inspect, exec in, signal, pause, update, follow and remove tasks",
 		Long: `Work on the tasks of the namespace's containers, whichever process started
 them ("dctr run -d", a program using the library): list them and their
-processes, run more processes in them, signal them, wait for them and
-remove them.`,
+processes, run more processes in them, signal, pause and resume them,
+read their metrics and change their limits, follow their log, wait for
+them and remove them.`,
 	}
 	groupCommand(cmd)
 	cmd.AddCommand(newTasksLsCommand(g), newTasksPsCommand(g), newTasksExecCommand(g),
+		newTasksPauseCommand(g, true), newTasksPauseCommand(g, false),
+		newTasksMetricsCommand(g), newTasksUpdateCommand(g), newTasksAttachCommand(g),
 		newTasksKillCommand(g), newTasksRmCommand(g), newTasksWaitCommand(g))
 	return cmd
 }
@@ -164,6 +167,38 @@ func commandLine(pid uint32) string {
 		return r
 	}, s)
 	return dash(s)
+}
+
+func newTasksPauseCommand(g *globalOptions, pause bool) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pause ID...",
+		Short: "Freeze every process of tasks",
+		Long: `Freeze every process of the tasks of the containers ID... (the cgroup
+freezer): they stay in memory, get no CPU time and handle no signals
+until "dctr tasks resume". tasks ls shows them PAUSED. Prints nothing;
+goes on after a failure and reports each.`,
+		Args: minArgs(1, "ID..."),
+	}
+	if !pause {
+		cmd.Use, cmd.Short = "resume ID...", "Thaw paused tasks"
+		cmd.Long = `Thaw the processes of the tasks of the containers ID..., frozen by "dctr
+tasks pause". Prints nothing; goes on after a failure and reports each.`
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return g.withClient(cmd, func(ctx context.Context, client *containerd.Client) error {
+			return each(cmd, args, func(id string) error {
+				task, err := loadTask(ctx, client, id)
+				if err != nil {
+					return err
+				}
+				if pause {
+					return task.Pause(ctx)
+				}
+				return task.Resume(ctx)
+			})
+		})
+	}
+	return cmd
 }
 
 func newTasksKillCommand(g *globalOptions) *cobra.Command {
