@@ -61,6 +61,15 @@
 //	         [--privileged] [--cap-add C]... [--cap-drop C]...
 //	         [--snapshotter S] [--log-file F] [--pull] IMAGE ID [CMD [ARG...]]
 //	dctr tasks ls [-q]
+//	dctr tasks ps ID
+//	dctr tasks exec [--exec-id X] [-t] [-i] [--user U] [--cwd D] [--env K=V]...
+//	                ID CMD [ARG...]
+//	dctr tasks pause ID...
+//	dctr tasks resume ID...
+//	dctr tasks metrics [--format table|json] ID
+//	dctr tasks update [--memory B] [--memory-swap B] [--cpus N]
+//	                  [--cpu-shares N] [--pids-limit N] ID
+//	dctr tasks attach [--all] ID
 //	dctr tasks kill [-a] [-s SIGNAL] ID
 //	dctr tasks wait ID
 //	dctr tasks rm [-f] ID...
@@ -78,12 +87,48 @@
 // and its snapshot too, else the container stays. With -d the task is
 // started with no streams (or the --log-file) and dctr exits at once,
 // printing nothing, while the task runs on; --rm with -d is a usage
-// error. -t is refused for now: the library has no terminals yet. When
-// making or starting the task fails, the container is removed again:
-// a failed run leaves nothing behind.
+// error. When making or starting the task fails, the container is
+// removed again: a failed run leaves nothing behind. --log-file records
+// the file's absolute path as the container's label dctr.log-file, for
+// tasks attach.
+//
+// # Terminals
+//
+// run -t and tasks exec -t give the process a pseudo-terminal of its own
+// (TERM=xterm unless set), whose master lives in dctr: its output goes to
+// dctr's standard output, and dctr's standard input (always, for run; with
+// -i, for exec) is typed on it. When that input is a terminal, dctr puts it
+// in raw mode while the process runs, so that every key reaches the
+// process's terminal: ^C becomes a SIGINT there, for the process's
+// foreground process group, and ^D an end-of-file. The mode is restored on
+// every way out (exit, failure, signal). The process's terminal gets the
+// local one's size (run: before the program starts; exec: as soon as it
+// has started) and follows its changes (SIGWINCH). Signals sent to dctr
+// itself are still passed on: in raw mode the local terminal makes none
+// from keys, so one that arrives was sent on purpose (kill). Because the
+// master lives in dctr, -t excludes run's -d and --log-file; exec -t
+// without -i types ^D at once, as near as a terminal gets to no input.
 //
 // tasks ls shows each task's container id, the pid of its init process
-// and its status (CREATED, RUNNING, PAUSED, STOPPED). tasks kill sends
+// and its status (CREATED, RUNNING, PAUSED, STOPPED). tasks ps lists a
+// task's processes: pid, the exec id of the exec'd process it is ("-" for
+// the init and its children) and its command line. tasks exec runs a
+// command in a running task with the init's user, environment and working
+// directory unless --user (names looked up in the task's own /etc/passwd
+// and /etc/group), --env and --cwd say otherwise; it passes dctr's signals
+// on to the process, exits with its exit status and removes it (an exec
+// id is free again afterwards); a paused task is refused. tasks pause and
+// resume freeze and thaw every process of tasks. tasks metrics shows the
+// counters of a task's cgroup as a METRIC VALUE table, or as JSON with
+// --format json (times in ns, sizes in bytes). tasks update changes the
+// memory (and memory+swap), CPU quota (--cpus) and shares, and pids limits
+// of a running task live; sizes take K, M, G, T units, -1 means no limit
+// for --memory-swap and --pids-limit. tasks attach follows the log file of
+// a task run with --log-file (from the end, or with --all from the start)
+// until the task exits; a task without one has nothing to attach to.
+// Commands that load a task retry for up to 2 s while another process
+// holds it exclusively for a moment (sets it up, removes it, checks it).
+// tasks kill sends
 // SIGTERM, or the -s SIGNAL given by name (KILL, SIGKILL) or number, to
 // the task's init, or with -a to all its processes. tasks rm removes
 // stopped tasks, and with -f kills running ones first; a container with a

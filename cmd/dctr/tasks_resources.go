@@ -26,7 +26,7 @@ The table (the default) has one row a counter, as METRIC VALUE: times
 as durations, sizes in binary units, a limit that is not set as "none".
 --format json prints one object with the raw numbers, times in
 nanoseconds and sizes in bytes (a memory limit not set is the kernel's
-largest value):
+largest value, a pids limit not set 0):
 
 	{"timestamp": RFC 3339, "cpu": {"usage_ns", "user_ns", "kernel_ns",
 	 "periods", "throttled_periods", "throttled_time_ns"}, "memory":
