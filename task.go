@@ -466,7 +466,7 @@ func (ct *container) Task(ctx context.Context, attach IOAttach) (Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	owner, err := lockShared(c.bundleDir(ns, ct.id))
+	owner, err := lockShared(ctx, c.bundleDir(ns, ct.id))
 	if err != nil {
 		rtask.Release()
 		return nil, fmt.Errorf("task %s: %w", ct.id, err)
@@ -831,21 +831,37 @@ func (b *bundle) keepShared() *os.File {
 
 // lockShared opens the bundle directory dir and takes its lock shared, for
 // a client holding a task loaded from its state. It returns nil when there
-// is no bundle, and fails with Unavailable when another process sets the
-// task up or removes it.
-func lockShared(dir string) (*os.File, error) {
+// is no bundle. Another process may hold the lock exclusive for a moment
+// (setting the task up, Cleanup looking at it, Delete removing it): it
+// waits for it, until ctx ends or lockWait has passed (Unavailable).
+func lockShared(ctx context.Context, dir string) (*os.File, error) {
 	f, err := os.Open(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("the task is being set up or removed by another process: %w", errdefs.ErrUnavailable)
+	deadline := time.Now().Add(lockWait)
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if err != unix.EWOULDBLOCK && err != unix.EINTR {
+			f.Close()
+			return nil, fmt.Errorf("lock bundle: %w", err)
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("another process has held the task's bundle for %v (setting the task up or removing it): %w", lockWait, errdefs.ErrUnavailable)
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
-	return f, nil
 }
+
+// lockWait is how long lockShared waits for another process's exclusive
+// hold of a bundle, which lasts milliseconds.
+const lockWait = 5 * time.Second
 
 // release drops what the client holds of a task it forgets without
 // deleting it.

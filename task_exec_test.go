@@ -247,14 +247,17 @@ func TestTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Sized before Start: the process sees its size from the first.
+	if err := p.Resize(ctx, 81, 25); err != nil {
+		t.Fatalf("Resize of an exec before Start = %v", err)
+	}
 	ech, _ := p.Wait(ctx)
 	if err := p.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_ = p.Resize(ctx, 80, 24) // may race with stty: only its error is checked
 	<-ech
-	if !strings.Contains(eout.String(), "/dev/pts/") {
-		t.Errorf("exec terminal output %q; want a /dev/pts tty", eout.String())
+	if got := eout.String(); !strings.Contains(got, "25 81\r\n") || !strings.Contains(got, "/dev/pts/") {
+		t.Errorf("exec terminal output %q; want its size 25 81 and a /dev/pts tty", got)
 	}
 	p.Delete(ctx)
 	if err := sleeper.Resize(ctx, 80, 24); !errdefs.IsFailedPrecondition(err) {
@@ -295,6 +298,9 @@ func TestPauseResume(t *testing.T) {
 	}
 	if err := task.Pause(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if err := task.Pause(ctx); !errdefs.IsFailedPrecondition(err) {
+		t.Errorf("Pause of a paused task = %v; want FailedPrecondition", err)
 	}
 	if st, err := task.Status(ctx); err != nil || st.Status != containerd.Paused {
 		t.Errorf("Status after Pause = %v, %v", st, err)

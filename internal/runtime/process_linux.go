@@ -465,8 +465,8 @@ func (p *Process) CloseIO(ctx context.Context) error {
 	return taskError(p.t.id, op, s.closeStdin(), errdefs.ErrUnknown)
 }
 
-// Resize sets the size of the process's terminal; one without a terminal
-// is FailedPrecondition.
+// Resize sets the size of the process's terminal, before Start too; one
+// without a terminal is FailedPrecondition.
 func (p *Process) Resize(ctx context.Context, width, height uint16) error {
 	const op = "exec resize"
 	if err := p.check(ctx, op); err != nil {
@@ -474,6 +474,12 @@ func (p *Process) Resize(ctx context.Context, width, height uint16) error {
 	}
 	p.mu.Lock()
 	s := p.io
+	if !p.started && p.cfg.Terminal {
+		// The terminal's first size, set when Start makes it.
+		p.cfg.ConsoleWidth, p.cfg.ConsoleHeight = width, height
+		p.mu.Unlock()
+		return nil
+	}
 	p.mu.Unlock()
 	if s == nil {
 		return taskError(p.t.id, op, fmt.Errorf("exec %s: %w", p.id, errNoConsole), errdefs.ErrFailedPrecondition)
@@ -623,7 +629,8 @@ type ProcessInfo struct {
 }
 
 // Pids returns the processes of the task (those of its cgroup), sorted by
-// pid, with the exec ids of the exec'd ones.
+// pid, with the exec ids of the exec'd ones (from the moment their Start
+// returns: in the instant before, an exec'd process is listed without).
 func (t *Task) Pids(ctx context.Context) ([]ProcessInfo, error) {
 	const op = "pids"
 	if err := t.check(ctx, op); err != nil {

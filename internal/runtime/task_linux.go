@@ -302,6 +302,9 @@ func (t *Task) Pause(ctx context.Context) error {
 	// is set up, with libcontainer's lock held.
 	t.freezeMu.Lock()
 	defer t.freezeMu.Unlock()
+	if st, err := t.container.Status(); err == nil && st == libcontainer.Paused {
+		return taskError(t.id, op, errors.New("paused already"), errdefs.ErrFailedPrecondition)
+	}
 	return taskError(t.id, op, t.container.Pause(), errdefs.ErrUnknown)
 }
 
