@@ -601,7 +601,11 @@ func (t *task) Kill(ctx context.Context, sig syscall.Signal, opts ...KillOpts) e
 }
 
 func (t *task) Wait(ctx context.Context) (<-chan ExitStatus, error) {
-	in, err := t.rt.Wait(ctx)
+	return waitOf(t.rt.Wait(ctx))
+}
+
+// waitOf returns a channel passing on the statuses of a runtime Wait's.
+func waitOf(in <-chan runtime.ExitStatus, err error) (<-chan ExitStatus, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -617,6 +621,12 @@ func (t *task) Wait(ctx context.Context) (<-chan ExitStatus, error) {
 
 func (t *task) Status(ctx context.Context) (Status, error) {
 	st, err := t.rt.Status(ctx)
+	return statusOf(st, err, t.rt.Exit)
+}
+
+// statusOf makes the Status of a process whose runtime status is st (or
+// err), its exit read by exit once Stopped.
+func statusOf(st runtime.Status, err error, exit func() (runtime.ExitStatus, bool)) (Status, error) {
 	if err != nil {
 		return Status{Status: Unknown}, err
 	}
@@ -625,7 +635,7 @@ func (t *task) Status(ctx context.Context) (Status, error) {
 		// Known once the exit is reported (its output drained); until
 		// then, or when it cannot be known, ExitStatus is unknown.
 		s.ExitStatus = UnknownExitStatus
-		if es, ok := t.rt.Exit(); ok && es.Err == nil {
+		if es, ok := exit(); ok && es.Err == nil {
 			s.ExitStatus, s.ExitTime, s.OOMKilled = es.Code, es.ExitedAt, es.OOMKilled
 		}
 	}
@@ -633,6 +643,11 @@ func (t *task) Status(ctx context.Context) (Status, error) {
 }
 
 func (t *task) CloseIO(ctx context.Context, opts ...IOCloserOpts) error {
+	return closeIO(opts, func() error { return t.rt.CloseIO(ctx) })
+}
+
+// closeIO calls closeStdin when opts ask to close stdin.
+func closeIO(opts []IOCloserOpts, closeStdin func() error) error {
 	var ci IOCloseInfo
 	for _, o := range opts {
 		o(&ci)
@@ -640,7 +655,7 @@ func (t *task) CloseIO(ctx context.Context, opts ...IOCloserOpts) error {
 	if !ci.Stdin {
 		return nil
 	}
-	return t.rt.CloseIO(ctx)
+	return closeStdin()
 }
 
 func (t *task) Resize(ctx context.Context, w, h uint32) error {

@@ -115,44 +115,16 @@ func (p *process) Kill(ctx context.Context, sig syscall.Signal, opts ...KillOpts
 }
 
 func (p *process) Wait(ctx context.Context) (<-chan ExitStatus, error) {
-	in, err := p.rp.Wait(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make(chan ExitStatus, 1)
-	go func() {
-		defer close(out)
-		for st := range in {
-			out <- exitStatus(st)
-		}
-	}()
-	return out, nil
+	return waitOf(p.rp.Wait(ctx))
 }
 
 func (p *process) Status(ctx context.Context) (Status, error) {
 	st, err := p.rp.Status(ctx)
-	if err != nil {
-		return Status{Status: Unknown}, err
-	}
-	s := Status{Status: ProcessStatus(st)}
-	if st == runtime.Stopped {
-		s.ExitStatus = UnknownExitStatus
-		if es, ok := p.rp.Exit(); ok && es.Err == nil {
-			s.ExitStatus, s.ExitTime, s.OOMKilled = es.Code, es.ExitedAt, es.OOMKilled
-		}
-	}
-	return s, nil
+	return statusOf(st, err, p.rp.Exit)
 }
 
 func (p *process) CloseIO(ctx context.Context, opts ...IOCloserOpts) error {
-	var ci IOCloseInfo
-	for _, o := range opts {
-		o(&ci)
-	}
-	if !ci.Stdin {
-		return nil
-	}
-	return p.rp.CloseIO(ctx)
+	return closeIO(opts, func() error { return p.rp.CloseIO(ctx) })
 }
 
 func (p *process) Resize(ctx context.Context, w, h uint32) error {
