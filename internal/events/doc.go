@@ -36,7 +36,20 @@
 //
 // WithSink gives a function called with every envelope published,
 // whatever the subscribers: the hook for a journal that makes the events
-// visible to other processes. It is called in the publisher's goroutine,
-// before the subscribers get the event, possibly from several goroutines
-// at once, and must not block: queue the envelope, do not write it there.
+// visible to other processes. The exchange numbers the events it
+// publishes, from 1, and timestamps them in that order; the sink gets
+// each envelope with its number, one call at a time, in the order of the
+// numbers, in the publisher's goroutine, before the subscribers get the
+// event. It must not block: queue the envelope, do not write it there.
+//
+// # Feeds
+//
+// SubscribeFeed makes a subscription that also takes envelopes from its
+// owner (Feed.Add): the events of other processes, read back from the
+// journal. It knows its cut, the number of the first published event it
+// receives: the events numbered before it, the subscription does not get
+// from the exchange, and the sink has had them all. A replay from the
+// journal gives those, then Release lets the published events through,
+// held back until then, so that the subscriber sees each event once, in
+// order.
 package events

@@ -277,9 +277,11 @@ func TestContextEnds(t *testing.T) {
 func TestSink(t *testing.T) {
 	var mu sync.Mutex
 	var sunk []*events.Envelope
-	x := New(WithSink(func(env *events.Envelope) {
+	var seqs []uint64
+	x := New(WithSink(func(seq uint64, env *events.Envelope) {
 		mu.Lock()
 		sunk = append(sunk, env)
+		seqs = append(seqs, seq)
 		mu.Unlock()
 	}))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -291,6 +293,9 @@ func TestSink(t *testing.T) {
 	got, _ := drain(t, ch, errs)
 	if len(sunk) != 2 || sunk[0].Topic != "/a" || sunk[1].Topic != "/b" {
 		t.Errorf("sink got %v, want /a and /b", sunk)
+	}
+	if len(seqs) != 2 || seqs[0] != 1 || seqs[1] != 2 {
+		t.Errorf("sink got numbers %v, want [1 2]", seqs)
 	}
 	if len(got) != 1 || got[0] != sunk[1] {
 		t.Errorf("subscriber got %v, want the sink's /b envelope", got)
