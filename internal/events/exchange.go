@@ -192,6 +192,7 @@ type subscriber struct {
 	ch      chan *events.Envelope
 	errs    chan error
 	ended   chan struct{} // closed at the end
+	cancel  func()        // a Feed's context's
 	done    bool
 	stop    func() bool // stops the context's AfterFunc
 }
@@ -248,6 +249,9 @@ func (s *subscriber) endLocked(err error) {
 	close(s.ch)
 	close(s.errs)
 	close(s.ended)
+	if s.cancel != nil {
+		s.cancel()
+	}
 }
 
 // releaseLocked moves the events held back into the buffer while it has

@@ -12,8 +12,9 @@ import (
 // read from a journal. The exchange's rules hold for both: the filters,
 // the one buffer, the end and its error.
 type Feed struct {
-	x *Exchange
-	s *subscriber
+	x   *Exchange
+	s   *subscriber
+	ctx context.Context
 }
 
 // SubscribeFeed is Subscribe for a subscription fed from outside as
@@ -22,11 +23,20 @@ type Feed struct {
 // adds first comes first: a replay. A filter that does not parse is
 // InvalidArgument.
 func (x *Exchange) SubscribeFeed(ctx context.Context, hold bool, fs ...string) (*Feed, error) {
-	s, err := x.subscribe(ctx, hold, fs)
+	fctx, cancel := context.WithCancel(ctx)
+	s, err := x.subscribe(fctx, hold, fs)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	return &Feed{x: x, s: s}, nil
+	s.mu.Lock()
+	if s.done {
+		cancel()
+	} else {
+		s.cancel = cancel
+	}
+	s.mu.Unlock()
+	return &Feed{x: x, s: s, ctx: fctx}, nil
 }
 
 // Events returns the channel the subscriber reads.
@@ -41,8 +51,9 @@ func (f *Feed) Errors() <-chan error { return f.s.errs }
 // returns.
 func (f *Feed) From() uint64 { return f.s.from }
 
-// Done is closed when the subscription has ended.
-func (f *Feed) Done() <-chan struct{} { return f.s.ended }
+// Context returns a context that ends with the subscription, for the
+// work of feeding it.
+func (f *Feed) Context() context.Context { return f.ctx }
 
 // Add adds env, if the filters match it, to the subscriber's buffer,
 // waiting while the buffer is nearly full: the added events wait where

@@ -38,7 +38,7 @@ func TestFeed(t *testing.T) {
 	if len(got) != 2 || got[0].Event != 1 || got[1].Event != 2 || len(errs) != 0 {
 		t.Errorf("got %d events, errors %v; want 1 and 2", len(got), errs)
 	}
-	<-f.Done()
+	<-f.Context().Done()
 	if f.Add(env("/a", 5)) {
 		t.Error("Add after the end = true")
 	}
@@ -161,6 +161,7 @@ func TestFeedHoldOverflow(t *testing.T) {
 	if len(got) != 2 {
 		t.Errorf("got %d events after the overflow, want the 2 held", len(got))
 	}
+	<-f.Context().Done() // ends with the subscription
 	waitFor(t, "the subscriber to go", func() bool { return x.subscribers() == 0 })
 }
 
@@ -201,6 +202,7 @@ func TestFeedAddWaits(t *testing.T) {
 	}
 	boom := errors.New("boom")
 	f.End(boom)
+	<-f.Context().Done()
 	for range added {
 	}
 	got, errs := drain(t, f.Events(), f.Errors())
