@@ -15,6 +15,7 @@ import (
 
 	"github.com/daemonless/containerd/content"
 	"github.com/daemonless/containerd/filters"
+	"github.com/daemonless/containerd/leases"
 	"github.com/daemonless/containerd/namespaces"
 )
 
@@ -360,11 +361,24 @@ func (s *ContentStore) Writer(ctx context.Context, opts ...content.WriterOpt) (c
 	if err != nil {
 		return nil, err
 	}
-	if d := wo.Desc.Digest; d != "" {
+	lease, leased := leases.FromContext(ctx)
+	if d := wo.Desc.Digest; d != "" && !leased {
 		if err := s.check(ctx, d); err == nil {
 			return nil, fmt.Errorf("content %s in namespace %s: %w", d, ns, errdefs.ErrAlreadyExists)
 		} else if !errdefs.IsNotFound(err) {
 			return nil, err
+		}
+	}
+	if leased {
+		// Under a lease, one write transaction checks the lease and
+		// records in it the blob the namespace holds already, or else
+		// the ingest about to be written.
+		held, err := s.leaseWriter(ctx, ns, lease, wo.Desc.Digest, wo.Ref)
+		if err != nil {
+			return nil, err
+		}
+		if held {
+			return nil, fmt.Errorf("content %s in namespace %s: %w", wo.Desc.Digest, ns, errdefs.ErrAlreadyExists)
 		}
 	}
 	w, err := s.backend.Writer(ctx, content.WithRef(bref), content.WithDescriptor(wo.Desc))
@@ -373,7 +387,7 @@ func (s *ContentStore) Writer(ctx context.Context, opts ...content.WriterOpt) (c
 		// writer whose record is not in yet (the backend lets go of the
 		// ingest inside the recording transaction). A write transaction
 		// waits for that one; only then is the namespace's answer final.
-		held, herr := s.heldAfterWriters(ctx, ns, wo.Desc.Digest)
+		held, herr := s.heldAfterWriters(ctx, ns, lease, wo.Desc.Digest)
 		if herr != nil {
 			return nil, herr
 		}
@@ -388,28 +402,50 @@ func (s *ContentStore) Writer(ctx context.Context, opts ...content.WriterOpt) (c
 	if err != nil {
 		return nil, callerRef(err, bref, wo.Ref)
 	}
-	return &nsWriter{Writer: w, s: s, ns: ns, ref: wo.Ref, bref: bref}, nil
+	return &nsWriter{Writer: w, s: s, ns: ns, ref: wo.Ref, bref: bref, lease: lease}, nil
 }
 
 // heldAfterWriters reports whether the namespace holds d, asked in a
 // write transaction so that commits under way, in this process or
-// another, are finished first.
-func (s *ContentStore) heldAfterWriters(ctx context.Context, ns string, d digest.Digest) (bool, error) {
+// another, are finished first. When it does and lease is not empty, the
+// lease is made to hold it.
+func (s *ContentStore) heldAfterWriters(ctx context.Context, ns, lease string, d digest.Digest) (bool, error) {
 	var held bool
 	err := s.db.Update(ctx, func(tx *bolt.Tx) error {
 		bb := blobBucket(tx, ns)
 		held = bb != nil && bb.Bucket([]byte(d)) != nil
+		if held && lease != "" {
+			return addResource(tx, ns, lease, leases.Resource{ID: d.String(), Type: leases.ResourceContent})
+		}
 		return nil
+	})
+	return held, err
+}
+
+// leaseWriter records a writer's work in lease: the blob d when the
+// namespace holds it already (and then reports held), else the ingest
+// ref. A missing lease is NotFound.
+func (s *ContentStore) leaseWriter(ctx context.Context, ns, lease string, d digest.Digest, ref string) (bool, error) {
+	var held bool
+	err := s.db.Update(ctx, func(tx *bolt.Tx) error {
+		if d != "" {
+			bb := blobBucket(tx, ns)
+			if held = bb != nil && bb.Bucket([]byte(d)) != nil; held {
+				return addResource(tx, ns, lease, leases.Resource{ID: d.String(), Type: leases.ResourceContent})
+			}
+		}
+		return addResource(tx, ns, lease, leases.Resource{ID: ref, Type: leases.ResourceIngest})
 	})
 	return held, err
 }
 
 type nsWriter struct {
 	content.Writer
-	s    *ContentStore
-	ns   string
-	ref  string
-	bref string
+	s     *ContentStore
+	ns    string
+	ref   string
+	bref  string
+	lease string // the lease of the context the writer was opened with
 }
 
 func (w *nsWriter) Write(p []byte) (int, error) {
@@ -461,11 +497,21 @@ func (w *nsWriter) Commit(ctx context.Context, size int64, expected digest.Diges
 	if d == "" {
 		d = w.Writer.Digest()
 	}
-	return callerRef(w.commit(ctx, size, expected, d, o.Labels), w.bref, w.ref)
+	lease := w.lease
+	if l, ok := leases.FromContext(ctx); ok {
+		lease = l
+	}
+	return callerRef(w.commit(ctx, size, expected, d, o.Labels, lease), w.bref, w.ref)
 }
 
-func (w *nsWriter) commit(ctx context.Context, size int64, expected, d digest.Digest, labels map[string]string) error {
-	return w.s.db.Update(ctx, func(tx *bolt.Tx) error {
+// commit commits the backend's blob and records it, and in lease when
+// there is one, in one transaction: no collection can come between.
+func (w *nsWriter) commit(ctx context.Context, size int64, expected, d digest.Digest, labels map[string]string, lease string) error {
+	exists := false
+	err := w.s.db.Update(ctx, func(tx *bolt.Tx) error {
+		if lease != "" && leaseBucket(tx, w.ns, lease) == nil {
+			return leaseNotFound(lease, w.ns)
+		}
 		cerr := w.Writer.Commit(ctx, size, expected)
 		if cerr != nil && !errdefs.IsAlreadyExists(cerr) {
 			return cerr
@@ -475,7 +521,11 @@ func (w *nsWriter) commit(ctx context.Context, size int64, expected, d digest.Di
 			return err
 		}
 		if bb.Bucket([]byte(d)) != nil {
-			return fmt.Errorf("content %s in namespace %s: %w", d, w.ns, errdefs.ErrAlreadyExists)
+			// Another writer of the namespace was first. The lease
+			// holds the blob all the same: this writer's user counts
+			// on it.
+			exists = true
+			return w.leaseBlob(tx, d, lease)
 		}
 		// Committed now, or already on disk for another namespace: the
 		// bytes written matched d either way.
@@ -497,6 +547,25 @@ func (w *nsWriter) commit(ctx context.Context, size int64, expected, d digest.Di
 		if err := putTime(b, keyUpdatedAt, now); err != nil {
 			return err
 		}
-		return writeLabels(b, labels)
+		if err := writeLabels(b, labels); err != nil {
+			return err
+		}
+		return w.leaseBlob(tx, d, lease)
 	})
+	if err == nil && exists {
+		err = fmt.Errorf("content %s in namespace %s: %w", d, w.ns, errdefs.ErrAlreadyExists)
+	}
+	return err
+}
+
+// leaseBlob makes lease, if any, hold the blob d in place of the
+// writer's ingest.
+func (w *nsWriter) leaseBlob(tx *bolt.Tx, d digest.Digest, lease string) error {
+	if lease == "" {
+		return nil
+	}
+	if err := addResource(tx, w.ns, lease, leases.Resource{ID: d.String(), Type: leases.ResourceContent}); err != nil {
+		return err
+	}
+	return removeResource(tx, w.ns, lease, leases.Resource{ID: w.ref, Type: leases.ResourceIngest})
 }

@@ -1,6 +1,6 @@
 // Package metadata provides the client's metadata database: one bbolt file,
 // <root>/meta.db, holding per-namespace records of content, images,
-// snapshots and containers (and, as they come, leases), the namespaced
+// snapshots, containers and leases, and namespaces' labels, the namespaced
 // content store built over the on-disk one, and the namespaced
 // snapshotter built over a backend one (see [Snapshotter]).
 //
@@ -37,6 +37,18 @@
 //	v1/<namespace>/containers/<id>/
 //	    image, spec (JSON), snapshotter, snapshotkey,
 //	    createdat, updatedat, labels/
+//	v1/<namespace>/labels/<key> = <value>   the namespace's own labels
+//	v1/<namespace>/leases/<id>/
+//	    createdat, labels/
+//	    content/<digest>, ingests/<ref>,
+//	    snapshots/<snapshotter>/<key>   what the lease holds
+//
+// A namespace is its bucket: [NamespaceStore] makes it, and so does the
+// first record stored in it. Blobs committed and snapshots made with a
+// context carrying a lease (package leases) are recorded in the lease in
+// the transaction that records them. [DB.CollectUpdate] gives garbage
+// collection (internal/gc) every namespace's records inside one write
+// transaction.
 //
 // Schema changes are migrations, applied in order in one transaction when
 // the database is opened; a database written by a newer schema than this

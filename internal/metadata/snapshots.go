@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/daemonless/containerd/filters"
+	"github.com/daemonless/containerd/leases"
 	"github.com/daemonless/containerd/snapshot"
 )
 
@@ -302,7 +303,10 @@ func (s *Snapshotter) create(ctx context.Context, kind snapshot.Kind, key, paren
 				r.Parent = rebased
 			}
 			shared = true
-			return s.put(sb, r)
+			if err := s.put(sb, r); err != nil {
+				return err
+			}
+			return s.lease(ctx, tx, ns, target, "")
 		})
 		if err != nil {
 			return nil, err
@@ -334,13 +338,35 @@ func (s *Snapshotter) create(ctx context.Context, kind snapshot.Kind, key, paren
 			return fmt.Errorf("snapshot %q: parent %q changed while it was prepared: %w", key, parent, errdefs.ErrAborted)
 		}
 		now := time.Now().UTC()
-		return s.put(sb, record{Info: snapshot.Info{Kind: kind, Name: key, Parent: parent, Labels: info.Labels, Created: now, Updated: now}, bkey: bkey})
+		if err := s.put(sb, record{Info: snapshot.Info{Kind: kind, Name: key, Parent: parent, Labels: info.Labels, Created: now, Updated: now}, bkey: bkey}); err != nil {
+			return err
+		}
+		return s.lease(ctx, tx, ns, key, "")
 	})
 	if err != nil {
 		s.backend.Remove(context.WithoutCancel(ctx), bkey)
 		return nil, err
 	}
 	return mounts, nil
+}
+
+// lease records key in the lease of ctx, if it carries one, in place of
+// replaced (the active snapshot a commit replaces) when that is not
+// empty. A missing lease is NotFound, which fails the transaction: a
+// snapshot made under a lease must not outlive it unrecorded.
+func (s *Snapshotter) lease(ctx context.Context, tx *bolt.Tx, ns, key, replaced string) error {
+	id, ok := leases.FromContext(ctx)
+	if !ok {
+		return nil
+	}
+	typ := leases.Snapshots(s.name)
+	if err := addResource(tx, ns, id, leases.Resource{ID: key, Type: typ}); err != nil {
+		return err
+	}
+	if replaced == "" {
+		return nil
+	}
+	return removeResource(tx, ns, id, leases.Resource{ID: replaced, Type: typ})
 }
 
 // checkNew checks that key is free in ns and parent committed there, and
@@ -508,7 +534,10 @@ func (s *Snapshotter) Commit(ctx context.Context, name, key string, opts ...snap
 			labels = info.Labels
 		}
 		now := time.Now().UTC()
-		return s.put(sb, record{Info: snapshot.Info{Kind: snapshot.KindCommitted, Name: name, Parent: parent, Labels: labels, Created: now, Updated: now}, bkey: cbkey})
+		if err := s.put(sb, record{Info: snapshot.Info{Kind: snapshot.KindCommitted, Name: name, Parent: parent, Labels: labels, Created: now, Updated: now}, bkey: cbkey}); err != nil {
+			return err
+		}
+		return s.lease(ctx, tx, ns, name, key)
 	})
 	if err != nil {
 		// The active snapshot's data is committed under cbkey now:
