@@ -3,6 +3,7 @@ package containerd
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/containerd/errdefs"
 
@@ -65,11 +66,18 @@ func (c *Client) ContainerService() containers.Store { return c.containers }
 // AlreadyExists; a container with no spec, or whose spec has no command
 // (an image with no Entrypoint or Cmd, and no args given), is
 // InvalidArgument. Should anything fail, a snapshot WithNewSnapshot made
-// is removed again.
+// is removed again. NewContainer works under the lease of ctx, or one of
+// its own deleted once the record is stored, so that garbage collection
+// does not take the snapshot before the record references it.
 func (c *Client) NewContainer(ctx context.Context, id string, opts ...NewContainerOpts) (Container, error) {
 	if err := containers.ValidateID(id); err != nil {
 		return nil, err
 	}
+	ctx, done, err := c.withTempLease(ctx, "container "+strconv.Quote(id))
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	rec := containers.Container{ID: id}
 	var made *madeSnapshot
 	ctx = context.WithValue(ctx, madeSnapshotKey{}, &made)

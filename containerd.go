@@ -59,6 +59,7 @@ type clientOpts struct {
 	snapshotter  string
 	snapshotters map[string]snapshot.Snapshotter
 	killTasks    bool
+	gcPolicy     *GCPolicy
 }
 
 // WithKillTasksOnClose makes Close kill and delete the tasks the client
@@ -149,6 +150,16 @@ type Client struct {
 	// exchange hands the client's events to its subscribers.
 	exchange *exchange.Exchange
 
+	leases     *metadata.LeaseManager
+	namespaces *metadata.NamespaceStore
+	// contentBackend is the on-disk store under the client's content
+	// store; nil with WithContentStore. foreignImages is set by
+	// WithImageStore. Either keeps GC from running.
+	contentBackend content.Store
+	foreignImages  bool
+	gcMu           sync.Mutex // one collection at a time
+	gcScheduler    *gcScheduler
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -186,6 +197,9 @@ func New(root string, opts ...ClientOpt) (*Client, error) {
 		runtimes: map[string]*runtime.Runtime{}, tasks: map[taskKey]*task{}, creating: map[taskKey]bool{},
 		killTasksOnClose: o.killTasks}
 	c.containers = metadata.NewContainerStore(db, o.namespace)
+	c.leases = metadata.NewLeaseManager(db, o.namespace)
+	c.namespaces = metadata.NewNamespaceStore(db)
+	c.foreignImages = c.images != nil
 	for name, sn := range o.snapshotters {
 		c.snapshotters[name] = metadata.NewSnapshotter(db, name, sn, o.namespace)
 	}
@@ -199,8 +213,12 @@ func New(root string, opts ...ClientOpt) (*Client, error) {
 			return nil, fmt.Errorf("new client: %w", err)
 		}
 		c.content = metadata.NewContentStore(db, backend, o.namespace)
+		c.contentBackend = backend
 	}
 	c.initEvents()
+	if o.gcPolicy != nil {
+		c.gcScheduler = newGCScheduler(c, *o.gcPolicy)
+	}
 	// Best effort: a task left behind that cannot be cleaned must not
 	// keep the client from opening; Cleanup, called again, says why.
 	_, _ = c.Cleanup(context.Background())
@@ -245,6 +263,7 @@ func (c *Client) ImageService() images.Store { return c.images }
 // it has exited. Close is idempotent.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
+		c.stopGC()
 		var kerr error
 		if c.killTasksOnClose {
 			kerr = c.killTasks()

@@ -80,6 +80,20 @@
 // are the events of this process only, and a subscriber that falls 1024
 // events behind is dropped with an error rather than waited for.
 //
+// # Namespaces, leases and garbage collection
+//
+// [Client.NamespaceService] lists, creates, labels and deletes namespaces;
+// one is made by Create or by the first thing stored in it, and is
+// deleted only once empty. [Client.GC] removes what nothing keeps — blobs,
+// snapshots, expired leases, stale ingests — following containerd's
+// rules: images keep their tree of blobs and unpacked snapshots,
+// containers their snapshot, leases ([Client.WithLease],
+// [Client.LeasesService]) what they hold, and the
+// containerd.io/gc.root label whatever it is on. Pull, Import, Unpack and
+// NewContainer run under a lease, so a collection beside them, in this
+// process or another, never takes what they have made and not yet
+// referenced. [WithGCPolicy] collects after deletes.
+//
 // # Errors
 //
 // Errors wrap the kinds of github.com/containerd/errdefs, so callers test

@@ -19,7 +19,8 @@ import (
 // whoever calls them: the client's own methods (Pull, Import,
 // NewContainer, Unpack...) or a caller of ImageService, ContainerService,
 // ContentStore or SnapshotService. Events are published after the change,
-// in the namespace the change was made in.
+// in the namespace the change was made in. Deletes of images and
+// containers also tell the client's GCPolicy, if it collects on delete.
 
 // eventImages publishes /images/{create,update,delete}.
 type eventImages struct {
@@ -49,6 +50,7 @@ func (s *eventImages) Delete(ctx context.Context, name string) error {
 	err := s.Store.Delete(ctx, name)
 	if err == nil {
 		s.c.publish(ctx, &events.ImageDelete{Name: name})
+		s.c.scheduleGC()
 	}
 	return err
 }
@@ -82,6 +84,7 @@ func (s *eventContainers) Delete(ctx context.Context, id string) error {
 	err := s.Store.Delete(ctx, id)
 	if err == nil {
 		s.c.publish(ctx, &events.ContainerDelete{ID: id})
+		s.c.scheduleGC()
 	}
 	return err
 }

@@ -475,6 +475,11 @@ func (c *Client) Import(ctx context.Context, r io.Reader, opts ...ImportOpt) ([]
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
+	ctx, done, err := c.withTempLease(ctx, "import")
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	im := c.newImporter(o)
 	tr := tar.NewReader(r)
 	for {
@@ -511,6 +516,11 @@ func (c *Client) ImportDir(ctx context.Context, dir string, opts ...ImportOpt) (
 		return nil, fmt.Errorf("import %s: %w", dir, err)
 	}
 	defer root.Close()
+	ctx, done, err := c.withTempLease(ctx, "import "+dir)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	im := c.newImporter(o)
 	fsys := root.FS()
 	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
@@ -790,9 +800,10 @@ func (im *importer) finish(ctx context.Context) ([]images.Image, error) {
 
 // checkComplete walks target's tree: every manifest, config and layer
 // must be in the store. Manifests of an index that are missing (platforms
-// left out of the archive) are passed over.
+// left out of the archive) are passed over. Each manifest and index is
+// labelled with its children for garbage collection.
 func (im *importer) checkComplete(ctx context.Context, target ocispec.Descriptor) error {
-	children := images.ChildrenHandler(im.cs)
+	children := labelChildren(im.cs, images.ChildrenHandler(im.cs))
 	h := images.HandlerFunc(func(ctx context.Context, d ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 		info, err := im.cs.Info(ctx, d.Digest)
 		if err != nil {

@@ -51,11 +51,21 @@ func (rc *remoteContext) resolverFor(ctx context.Context) (remotes.Resolver, err
 // record it would store, without storing it. Content already in the
 // store is not fetched again, and two fetches of the same blob at once,
 // in this process or another, fetch it once.
+//
+// Fetch works under the lease of ctx, or a lease of its own that it
+// deletes before returning: then no image references what it fetched,
+// and the next garbage collection removes it unless the caller stores
+// the record first. Fetch under WithLease to keep it longer.
 func (c *Client) Fetch(ctx context.Context, ref string, opts ...RemoteOpt) (images.Image, error) {
 	rc, err := c.remoteContext(opts)
 	if err != nil {
 		return images.Image{}, err
 	}
+	ctx, done, err := c.withTempLease(ctx, "fetch "+ref)
+	if err != nil {
+		return images.Image{}, err
+	}
+	defer done()
 	return c.fetch(ctx, rc, ref, 0, nil)
 }
 
@@ -93,7 +103,9 @@ func (c *Client) fetch(ctx context.Context, rc *remoteContext, ref string, limit
 		}
 		return nil, nil
 	})
-	children := images.ChildrenHandler(store)
+	// Manifests and indexes are labelled with all their children, those
+	// of other platforms too, as containerd does.
+	children := labelChildren(store, images.ChildrenHandler(store))
 	children = images.FilterPlatforms(children, rc.platform)
 	children = images.LimitManifests(children, rc.platform, limit)
 	handlers := append(append([]images.Handler{}, rc.handlers...), fetchHandler)
@@ -119,11 +131,20 @@ func (c *Client) fetch(ctx context.Context, rc *remoteContext, ref string, limit
 // again continues where it stopped. A layer already in the store is not
 // fetched again, and a pull of an image already complete asks the
 // registry one question (a HEAD of the manifest).
+//
+// Pull works under the lease of ctx, or a lease of its own deleted once
+// the image record is stored, so that garbage collection never takes a
+// blob or a snapshot it has made before the record references them.
 func (c *Client) Pull(ctx context.Context, ref string, opts ...RemoteOpt) (Image, error) {
 	rc, err := c.remoteContext(opts)
 	if err != nil {
 		return nil, err
 	}
+	ctx, done, err := c.withTempLease(ctx, "pull "+ref)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	limit := 1
 	if rc.allPlatforms {
 		limit = 0

@@ -12,6 +12,7 @@ import (
 	"github.com/daemonless/containerd/content"
 	"github.com/daemonless/containerd/images"
 	"github.com/daemonless/containerd/internal/unpack"
+	"github.com/daemonless/containerd/leases"
 	"github.com/daemonless/containerd/platforms"
 	"github.com/daemonless/containerd/snapshot"
 )
@@ -64,7 +65,8 @@ func WithPullSnapshotter(name string) RemoteOpt {
 
 // Unpack unpacks the image's layers for its platform into the snapshotter
 // called snapshotterName ("" for the client's default). Layers already
-// unpacked are skipped.
+// unpacked are skipped. It works under the lease of ctx, or one of its
+// own deleted at the end.
 func (i *image) Unpack(ctx context.Context, snapshotterName string, opts ...UnpackOpt) error {
 	var o unpackOpts
 	for _, opt := range opts {
@@ -72,6 +74,11 @@ func (i *image) Unpack(ctx context.Context, snapshotterName string, opts ...Unpa
 			return err
 		}
 	}
+	ctx, done, err := i.c.withTempLease(ctx, "unpack "+i.i.Name)
+	if err != nil {
+		return err
+	}
+	defer done()
 	manifest, err := images.Manifest(ctx, i.c.ContentStore(), i.i.Target, i.platform)
 	if err != nil {
 		return fmt.Errorf("unpack %s: %w", i.i.Name, err)
@@ -109,7 +116,9 @@ func (i *image) IsUnpacked(ctx context.Context, snapshotterName string) (bool, e
 
 // unpack unpacks manifest's layers into the snapshotter name and labels
 // the config blob with the top snapshot. ready, when not nil, tells when a
-// blob is in the store.
+// blob is in the store. The lease of ctx, if any, is made to hold the
+// config, the layers and every layer's snapshot first: a layer unpacked
+// already, which this unpack builds on, cannot be collected meanwhile.
 func (c *Client) unpack(ctx context.Context, manifest ocispec.Manifest, name string, o unpackOpts, ready func(context.Context, ocispec.Descriptor) error) (digest.Digest, error) {
 	sn, err := c.snapshotter(name)
 	if err != nil {
@@ -143,6 +152,14 @@ func (c *Client) unpack(ctx context.Context, manifest ocispec.Manifest, name str
 	}
 	for n := range layers {
 		layers[n].DiffID = diffIDs[n]
+	}
+	held := []leases.Resource{{ID: manifest.Config.Digest.String(), Type: leases.ResourceContent}}
+	for n, id := range images.ChainIDs(diffIDs) {
+		held = append(held, leases.Resource{ID: layers[n].Blob.Digest.String(), Type: leases.ResourceContent},
+			leases.Resource{ID: id.String(), Type: leases.Snapshots(name)})
+	}
+	if err := c.leaseResources(ctx, held...); err != nil {
+		return "", err
 	}
 	var uopts []unpack.Opt
 	if o.limit > 0 {
