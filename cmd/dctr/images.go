@@ -236,14 +236,18 @@ of the target.`,
 }
 
 func newImagesRmCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rm REF...",
+	var sync bool
+	cmd := &cobra.Command{
+		Use:   "rm [--sync] REF...",
 		Short: "Remove image records",
-		Long:  `Remove the image records REF... and print each name removed. Their content stays in the content store.`,
-		Args:  minArgs(1, "REF..."),
+		Long: `Remove the image records REF... and print each name removed. Their content
+and snapshots stay until a garbage collection (dctr gc) finds nothing else
+keeps them; with --sync, one runs before dctr returns, and its summary is
+printed last ("gc: removed ...").`,
+		Args: minArgs(1, "REF..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withClient(cmd, func(ctx context.Context, client *containerd.Client) error {
-				return each(cmd, args, func(name string) error {
+				err := each(cmd, args, func(name string) error {
 					img, err := getImage(ctx, client, name)
 					if err != nil {
 						return err
@@ -254,9 +258,15 @@ func newImagesRmCommand(g *globalOptions) *cobra.Command {
 					_, err = fmt.Fprintln(cmd.OutOrStdout(), img.Name())
 					return err
 				})
+				if sync {
+					return syncGC(ctx, cmd, client, err)
+				}
+				return err
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&sync, "sync", false, "collect garbage before returning")
+	return cmd
 }
 
 func newImagesTagCommand(g *globalOptions) *cobra.Command {

@@ -168,6 +168,7 @@ DCTR_NAMESPACE and DCTR_STATE; a flag on the command line wins.`,
 	pf.StringVar(&g.stateDir, "state", os.Getenv(envState), "runtime state directory ($"+envState+"; default: the client's, "+containerd.DefaultStateDir()+")")
 
 	cmd.AddCommand(newContentCommand(g), newImagesCommand(g), newRegistryCommand(g), newSnapshotsCommand(g), newContainersCommand(g), newRunCommand(g), newTasksCommand(g), newApplyCommand())
+	cmd.AddCommand(newNamespacesCommand(g), newLeasesCommand(g), newGCCommand(g))
 	return cmd
 }
 
