@@ -59,6 +59,7 @@ type clientOpts struct {
 	snapshotter  string
 	snapshotters map[string]snapshot.Snapshotter
 	killTasks    bool
+	journal      journalOpts // events_journal.go
 	gcPolicy     *GCPolicy
 }
 
@@ -149,6 +150,8 @@ type Client struct {
 
 	// exchange hands the client's events to its subscribers.
 	exchange *exchange.Exchange
+	// journal writes them to the root's events journal; nil when off.
+	journal *eventJournal
 
 	leases     *metadata.LeaseManager
 	namespaces *metadata.NamespaceStore
@@ -215,7 +218,7 @@ func New(root string, opts ...ClientOpt) (*Client, error) {
 		c.content = metadata.NewContentStore(db, backend, o.namespace)
 		c.contentBackend = backend
 	}
-	c.initEvents()
+	c.initEvents(o.journal)
 	if o.gcPolicy != nil {
 		c.gcScheduler = newGCScheduler(c, *o.gcPolicy)
 	}
@@ -273,6 +276,7 @@ func (c *Client) Close() error {
 		if serr == nil {
 			serr = kerr
 		}
+		c.closeEvents()
 		c.closeErr = c.db.Close()
 		if c.closeErr == nil {
 			c.closeErr = serr

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -219,6 +220,13 @@ func (r *Reader) Read() (*Record, error) {
 func (r *Reader) openNext() error {
 	if r.sealed != 0 {
 		f, err := os.Open(segmentPath(r.dir, r.sealed))
+		if errors.Is(err, os.ErrNotExist) {
+			// A writer seals a segment and then makes the next, under
+			// the lock: once it lets go, the next is there, unless the
+			// writer died between the two.
+			r.waitWriters()
+			f, err = os.Open(segmentPath(r.dir, r.sealed))
+		}
 		if err == nil {
 			r.setSegment(f, r.sealed, 0)
 			r.sealed = 0
@@ -257,6 +265,27 @@ func (r *Reader) openNext() error {
 			return fmt.Errorf("journal: fell behind: records %d to %d were removed before they were read: %w", want, first-1, errdefs.ErrDataLoss)
 		}
 		return nil
+	}
+}
+
+// waitWriters waits, a while at most, until no writer holds the
+// journal's lock.
+func (r *Reader) waitWriters() {
+	f, err := os.Open(filepath.Join(r.dir, lockName))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	deadline := time.Now().Add(100 * time.Millisecond)
+	for wait := 20 * time.Microsecond; ; wait = min(2*wait, 5*time.Millisecond) {
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err == nil {
+			unix.Flock(int(f.Fd()), unix.LOCK_UN)
+			return
+		}
+		if time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(wait)
 	}
 }
 
