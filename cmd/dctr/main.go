@@ -169,6 +169,7 @@ DCTR_NAMESPACE and DCTR_STATE; a flag on the command line wins.`,
 
 	cmd.AddCommand(newContentCommand(g), newImagesCommand(g), newRegistryCommand(g), newSnapshotsCommand(g), newContainersCommand(g), newRunCommand(g), newTasksCommand(g), newApplyCommand())
 	cmd.AddCommand(newNamespacesCommand(g), newLeasesCommand(g), newGCCommand(g))
+	cmd.AddCommand(newEventsCommand(g))
 	return cmd
 }
 
