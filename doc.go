@@ -76,9 +76,12 @@
 // containers, content and snapshots, whoever calls the stores, and the
 // tasks' lifecycle. [Client.Subscribe] delivers them, filtered in
 // containerd's syntax, with containerd's topics and payload shapes (the
-// types of package events); [Client.Publish] adds a program's own. They
-// are the events of this process only, and a subscriber that falls 1024
-// events behind is dropped with an error rather than waited for.
+// types of package events); [Client.Publish] adds a program's own. A
+// subscriber that falls 1024 events behind is dropped with an error
+// rather than waited for. Every client also appends its events to a
+// bounded journal in the root, which subscribers follow: they see the
+// events of the other processes on the root too, within milliseconds,
+// and [Client.SubscribeSince] replays the journal from a time.
 //
 // # Namespaces, leases and garbage collection
 //
