@@ -638,3 +638,43 @@ func TestLineFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterIdle: a writer with nothing to write holds no file and no
+// goroutine, and goes on where it was when it has more.
+func TestWriterIdle(t *testing.T) {
+	dir := t.TempDir()
+	w := newWriter(t, dir)
+	open := func() []string {
+		var paths []string
+		entries, _ := os.ReadDir("/proc/self/fd")
+		for _, e := range entries {
+			if p, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && strings.HasPrefix(p, dir) {
+				paths = append(paths, p)
+			}
+		}
+		return paths
+	}
+	for round := range 3 {
+		for i := range 10 {
+			w.Append(uint64(round*10+i+1), envelope("/test/n", i))
+		}
+		flush(t, w)
+		deadline := time.Now().Add(5 * time.Second)
+		for len(open()) > 0 || w.busy() {
+			if time.Now().After(deadline) {
+				t.Fatalf("idle writer holds %v (running %v)", open(), w.busy())
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	got := readAll(t, newReader(t, dir, Since(time.Time{})))
+	if len(got) != 30 || got[29].Seq != 30 {
+		t.Errorf("journal holds %d records, want 30", len(got))
+	}
+}
+
+func (w *Writer) busy() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.running
+}

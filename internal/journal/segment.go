@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"golang.org/x/sys/unix"
 )
 
 // segments lists the first numbers of the segments in dir, oldest first.
@@ -45,7 +47,7 @@ type tail struct {
 // scan reads f from off to size and reports its records. A line before
 // the first newline is skipped when off does not start a line
 // (aligned false).
-func scan(f *os.File, off, size int64, aligned bool) (tail, error) {
+func scan(f io.ReaderAt, off, size int64, aligned bool) (tail, error) {
 	t := tail{end: off}
 	buf := make([]byte, 64<<10)
 	n := 0 // bytes in buf, read from t.end on
@@ -88,3 +90,62 @@ func scan(f *os.File, off, size int64, aligned bool) (tail, error) {
 	t.torn = n > 0
 	return t, nil
 }
+
+// file is a file of a writer's, by its descriptor, -1 for none: each
+// batch opens and closes them, without the bookkeeping of an os.File.
+type file int
+
+const noFile file = -1
+
+func openFile(path string, flags int, perm uint32) (file, error) {
+	for {
+		fd, err := unix.Open(path, flags|unix.O_CLOEXEC, perm)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return noFile, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		return file(fd), nil
+	}
+}
+
+// ReadAt reads at off, io.EOF at the end.
+func (f file) ReadAt(b []byte, off int64) (int, error) {
+	for {
+		n, err := unix.Pread(int(f), b, off)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0 && len(b) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+// Write writes all of b (at the end, the files being O_APPEND).
+func (f file) Write(b []byte) (int, error) {
+	done := 0
+	for done < len(b) {
+		n, err := unix.Write(int(f), b[done:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return done, err
+		}
+		done += n
+	}
+	return done, nil
+}
+
+func (f file) stat() (unix.Stat_t, error) {
+	var st unix.Stat_t
+	err := unix.Fstat(int(f), &st)
+	return st, err
+}
+
+func (f file) close() { unix.Close(int(f)) }

@@ -77,8 +77,8 @@ func WithMaxBytes(n int64) Opt {
 }
 
 // Writer appends events to the journal in a directory, from a goroutine
-// of its own while it has events to write (none while idle). Its methods
-// are safe for concurrent use.
+// of its own while it has events to write; idle, it holds no goroutine
+// and no file. Its methods are safe for concurrent use.
 type Writer struct {
 	dir       string
 	origin    string
@@ -103,7 +103,7 @@ type Writer struct {
 	progress chan struct{} // closed, and replaced, after each batch
 
 	// The goroutine's, or Close's once it has ended.
-	lock *os.File
+	lock file
 	cur  *current
 	buf  []byte
 }
@@ -115,7 +115,9 @@ type item struct {
 
 // current is the segment the writer appends to, as it knows it.
 type current struct {
-	f     *os.File
+	f     file   // noFile while the writer is idle
+	ino   uint64   // the file's identity
+	dev   uint64
 	first uint64
 	last  uint64 // the last record's number; first-1 when none
 	size  int64
@@ -138,7 +140,7 @@ func NewWriter(dir string, opts ...Opt) (*Writer, error) {
 	w := &Writer{dir: dir, origin: hex.EncodeToString(id[:]), pid: os.Getpid(),
 		maxEvents: uint64(o.maxEvents), maxBytes: o.maxBytes, segments: segs,
 		segEvents: uint64(o.maxEvents / segs), segBytes: o.maxBytes / int64(segs),
-		progress: make(chan struct{})}
+		progress: make(chan struct{}), lock: noFile}
 	w.maxRecord = int(min(MaxRecord, w.segBytes-sealReserve))
 	return w, nil
 }
@@ -240,6 +242,7 @@ func (w *Writer) run(exited chan struct{}) {
 		clear(batch)
 		w.spare = batch[:0]
 		if len(w.queue) == 0 {
+			w.closeFiles() // before another run may start
 			w.running = false
 			w.mu.Unlock()
 			return
@@ -248,14 +251,16 @@ func (w *Writer) run(exited chan struct{}) {
 	}
 }
 
+// closeFiles closes the writer's files, keeping what it knows of the
+// current segment.
 func (w *Writer) closeFiles() {
-	if w.cur != nil {
-		w.cur.f.Close()
-		w.cur = nil
+	if w.cur != nil && w.cur.f != noFile {
+		w.cur.f.close()
+		w.cur.f = noFile
 	}
-	if w.lock != nil {
-		w.lock.Close()
-		w.lock = nil
+	if w.lock != noFile {
+		w.lock.close()
+		w.lock = noFile
 	}
 }
 
@@ -265,7 +270,7 @@ func (w *Writer) write(batch []item, lost uint64, deadline time.Time) error {
 	if err := w.lockJournal(deadline); err != nil {
 		return err
 	}
-	defer unix.Flock(int(w.lock.Fd()), unix.LOCK_UN)
+	defer unix.Flock(int(w.lock), unix.LOCK_UN)
 	if err := w.syncCurrent(); err != nil {
 		w.dropCurrent()
 		return err
@@ -346,7 +351,7 @@ func (w *Writer) rotate() error {
 		return err
 	}
 	w.cur.next = next
-	w.cur.f.Close()
+	w.cur.f.close()
 	w.cur = nil
 	cur, err := openSegment(w.dir, next)
 	if err != nil {
@@ -390,10 +395,10 @@ func (w *Writer) prune() error {
 
 // dropCurrent forgets the current segment, to find it again.
 func (w *Writer) dropCurrent() {
-	if w.cur != nil {
-		w.cur.f.Close()
-		w.cur = nil
+	if w.cur != nil && w.cur.f != noFile {
+		w.cur.f.close()
 	}
+	w.cur = nil
 }
 
 // syncCurrent brings what the writer knows of the current segment up to
@@ -414,12 +419,24 @@ func (w *Writer) syncCurrent() error {
 				return err
 			}
 		} else {
-			var st unix.Stat_t
-			if err := unix.Fstat(int(w.cur.f.Fd()), &st); err != nil {
-				return err
+			if w.cur.f == noFile { // back from idle
+				f, err := openFile(segmentPath(w.dir, w.cur.first), unix.O_RDWR|unix.O_APPEND, 0)
+				if errors.Is(err, os.ErrNotExist) {
+					w.cur = nil
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("journal: %w", err)
+				}
+				w.cur.f = f
+			}
+			st, err := w.cur.f.stat()
+			if err != nil {
+				return fmt.Errorf("journal: %w", err)
 			}
 			switch {
-			case st.Nlink == 0 || st.Size < w.cur.size: // removed, or cut by hand
+			case st.Nlink == 0 || st.Size < w.cur.size || st.Ino != w.cur.ino || st.Dev != w.cur.dev:
+				// removed, cut by hand, or another file
 				w.dropCurrent()
 				continue
 			case st.Size > w.cur.size:
@@ -448,26 +465,26 @@ func (w *Writer) syncCurrent() error {
 // openSegment opens, creating it if need be, the segment of dir starting
 // at first, and reads what it holds from its tail.
 func openSegment(dir string, first uint64) (*current, error) {
-	f, err := os.OpenFile(segmentPath(dir, first), os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := openFile(segmentPath(dir, first), unix.O_RDWR|unix.O_CREAT|unix.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	fi, err := f.Stat()
+	st, err := f.stat()
 	if err != nil {
-		f.Close()
+		f.close()
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	size := fi.Size()
+	size := st.Size
 	off := max(0, size-64<<10)
 	t, err := scan(f, off, size, off == 0)
 	if err == nil && t.last == 0 && off > 0 { // a long record: all of it
 		t, err = scan(f, 0, size, true)
 	}
 	if err != nil {
-		f.Close()
+		f.close()
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	return &current{f: f, first: first, last: max(first-1, t.last), size: size, next: t.next, torn: t.torn}, nil
+	return &current{f: f, ino: st.Ino, dev: uint64(st.Dev), first: first, last: max(first-1, t.last), size: size, next: t.next, torn: t.torn}, nil
 }
 
 // lockJournal takes the journal's lock, the one file in its directory
@@ -475,17 +492,21 @@ func openSegment(dir string, first uint64) (*current, error) {
 // zero) it gives up waiting for another process's hold.
 func (w *Writer) lockJournal(deadline time.Time) error {
 	for {
-		if w.lock == nil {
-			if err := os.MkdirAll(w.dir, 0o700); err != nil {
-				return fmt.Errorf("journal: %w", err)
+		if w.lock == noFile {
+			path := filepath.Join(w.dir, lockName)
+			f, err := openFile(path, unix.O_RDWR|unix.O_CREAT, 0o600)
+			if errors.Is(err, os.ErrNotExist) {
+				if err := os.MkdirAll(w.dir, 0o700); err != nil {
+					return fmt.Errorf("journal: %w", err)
+				}
+				f, err = openFile(path, unix.O_RDWR|unix.O_CREAT, 0o600)
 			}
-			f, err := os.OpenFile(filepath.Join(w.dir, lockName), os.O_RDWR|os.O_CREATE, 0o600)
 			if err != nil {
 				return fmt.Errorf("journal: %w", err)
 			}
 			w.lock = f
 		}
-		fd := int(w.lock.Fd())
+		fd := int(w.lock)
 		for wait := 20 * time.Microsecond; ; wait = min(2*wait, 10*time.Millisecond) {
 			err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
 			if err == nil {
@@ -506,8 +527,8 @@ func (w *Writer) lockJournal(deadline time.Time) error {
 			held.Dev == there.Dev && held.Ino == there.Ino {
 			return nil
 		}
-		w.lock.Close()
-		w.lock = nil
+		w.lock.close()
+		w.lock = noFile
 		w.dropCurrent()
 	}
 }
