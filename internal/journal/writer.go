@@ -116,7 +116,7 @@ type item struct {
 // current is the segment the writer appends to, as it knows it.
 type current struct {
 	f     file   // noFile while the writer is idle
-	ino   uint64   // the file's identity
+	ino   uint64 // the file's identity
 	dev   uint64
 	first uint64
 	last  uint64 // the last record's number; first-1 when none
