@@ -165,6 +165,19 @@
 // removed. images rm and leases rm with --sync run gc after the removals
 // and print its summary after "gc: ".
 //
+// # Events
+//
+//	dctr events [--filter F]... [--since T]
+//
+// events prints the events of the root as they happen, whatever process
+// publishes them (a service embedding the library, another dctr): one
+// line each, the time in RFC 3339 UTC, the namespace, the topic and the
+// event as JSON. Filters are containerd's (topic==/tasks/exit,
+// topic~=^/images/, namespace==x; commas AND, several filters OR). With
+// --since (RFC 3339, or a duration such as 10m), the events the root's
+// journal still holds from then are printed first. It runs until
+// interrupted.
+//
 // # Errors and exit status
 //
 // Each failure is reported as one line on standard error, "dctr: " and
