@@ -173,32 +173,17 @@ func TestGCDeletedImage(t *testing.T) {
 }
 
 // checkFiles views the top snapshot of diffIDs and checks that it holds
-// files with the given contents (mounted as root; without root it reads
-// the native snapshot's directory).
+// files with the given contents (see viewTop).
 func checkFiles(t *testing.T, sn snapshot.Snapshotter, diffIDs []digest.Digest, files map[string]string) {
 	t.Helper()
-	ctx := context.Background()
-	key := "check-" + images.ChainID(diffIDs).Encoded()[:12]
-	mounts, err := sn.View(ctx, key, images.ChainID(diffIDs).String())
-	if err != nil {
-		t.Fatalf("View(top) = %v", err)
-	}
-	defer sn.Remove(ctx, key)
-	dir := t.TempDir()
-	if os.Geteuid() == 0 {
-		if err := snapshot.MountAll(mounts, dir); err != nil {
-			t.Fatalf("MountAll(%v) = %v", mounts, err)
+	viewTop(t, sn, diffIDs, "check-"+images.ChainID(diffIDs).Encoded()[:12], func(dir string) {
+		for name, body := range files {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil || string(b) != body {
+				t.Errorf("%s = %.20q, %v; want %.20q", name, b, err, body)
+			}
 		}
-		defer snapshot.UnmountAll(dir)
-	} else {
-		dir = mounts[0].Source
-	}
-	for name, body := range files {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil || string(b) != body {
-			t.Errorf("%s = %.20q, %v; want %.20q", name, b, err, body)
-		}
-	}
+	})
 }
 
 // chainDiffIDs returns img's diffIDs.

@@ -67,13 +67,12 @@ func pullUnpacked(t *testing.T, c *containerd.Client, img testutil.Image, opts .
 	return c.Pull(context.Background(), reg.Host()+"/test/unpack:v1", append([]containerd.RemoteOpt{resolver(), containerd.WithPullUnpack}, opts...)...)
 }
 
-// checkRootFS views the top snapshot of diffIDs, mounts it and compares
-// its files with wantTree (as root; without root it reads the native
-// snapshot's directory).
-func checkRootFS(t *testing.T, sn snapshot.Snapshotter, diffIDs []digest.Digest) {
+// viewTop views the top snapshot of diffIDs under key and calls check with
+// the directory holding its files: mounted as root; without root, the
+// native snapshot's directory. The view is removed after.
+func viewTop(t *testing.T, sn snapshot.Snapshotter, diffIDs []digest.Digest, key string, check func(dir string)) {
 	t.Helper()
 	ctx := context.Background()
-	key := "check-" + t.Name()
 	mounts, err := sn.View(ctx, key, images.ChainID(diffIDs).String())
 	if err != nil {
 		t.Fatalf("View(top) = %v", err)
@@ -88,6 +87,19 @@ func checkRootFS(t *testing.T, sn snapshot.Snapshotter, diffIDs []digest.Digest)
 	} else {
 		dir = mounts[0].Source
 	}
+	check(dir)
+}
+
+// checkRootFS views the top snapshot of diffIDs and compares its files
+// with wantTree (see viewTop).
+func checkRootFS(t *testing.T, sn snapshot.Snapshotter, diffIDs []digest.Digest) {
+	t.Helper()
+	viewTop(t, sn, diffIDs, "check-"+t.Name(), func(dir string) { checkTree(t, dir) })
+}
+
+// checkTree compares the files under dir with wantTree.
+func checkTree(t *testing.T, dir string) {
+	t.Helper()
 	for name, body := range wantTree {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil || string(b) != body {
