@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -508,59 +507,14 @@ func TestGCPolicyOnDelete(t *testing.T) {
 }
 
 // checkEmptyStore checks that the root's content and snapshot directories
-// hold nothing but their structure: directories, the snapshotters'
-// metadata databases and marker files, no blob, no ingest, no snapshot
-// directory; the regular files outside the structure add up to 0 bytes.
+// hold nothing but their structure (testutil.StoreLeftovers): no blob, no
+// ingest, no snapshot directory; the regular files outside the structure
+// add up to 0 bytes.
 func checkEmptyStore(t *testing.T, root string) {
 	t.Helper()
-	var stray []string
-	var bytes int64
-	for _, top := range []string{"content", "snapshots"} {
-		filepath.WalkDir(filepath.Join(root, top), func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(root, p)
-			if structure(rel, d) {
-				return nil
-			}
-			stray = append(stray, rel)
-			if d.Type().IsRegular() {
-				if fi, err := d.Info(); err == nil {
-					bytes += fi.Size()
-				}
-			}
-			return nil
-		})
-	}
-	if len(stray) != 0 || bytes != 0 {
+	if stray, bytes := testutil.StoreLeftovers(t, root); len(stray) != 0 || bytes != 0 {
 		t.Errorf("the store holds %d bytes in %q besides its structure", bytes, stray)
 	}
-}
-
-// structure reports whether the path rel under the root is part of an
-// empty store's structure: the directories content, content/blobs,
-// content/blobs/<alg>, content/ingest, snapshots, snapshots/<name> and
-// snapshots/<name>/snapshots, and in snapshots/<name> the files
-// metadata.db (with its lock) and overlay-checked.
-func structure(rel string, d fs.DirEntry) bool {
-	parts := strings.Split(rel, string(filepath.Separator))
-	switch {
-	case parts[0] == "content":
-		return d.IsDir() && (len(parts) == 1 || (len(parts) == 2 && (parts[1] == "blobs" || parts[1] == "ingest")) ||
-			(len(parts) == 3 && parts[1] == "blobs"))
-	case parts[0] == "snapshots":
-		switch len(parts) {
-		case 1, 2:
-			return d.IsDir()
-		case 3:
-			if d.IsDir() {
-				return parts[2] == "snapshots"
-			}
-			return slices.Contains([]string{"metadata.db", "metadata.db.lock", "overlay-checked"}, parts[2])
-		}
-	}
-	return false
 }
 
 // TestGCRace: collections in a loop beside 8 pulls with unpack (images

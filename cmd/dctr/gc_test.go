@@ -2,9 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -235,71 +232,16 @@ func TestGCBesidePullsInOtherProcesses(t *testing.T) {
 	}
 }
 
-// storeBytes walks the root's content and snapshot directories and
-// returns the total size of the regular files that are not part of an
-// empty store's structure, failing the test on any other entry that is
-// not (a blob, an ingest, a snapshot's directory) once that size is 0.
+// storeBytes returns the total size of the regular files under the root's
+// content and snapshot directories that are not part of an empty store's
+// structure (testutil.StoreLeftovers), failing the test on any other
+// entry that is not (a blob, an ingest, a snapshot's directory) once that
+// size is 0.
 func storeBytes(t *testing.T, root string) int64 {
 	t.Helper()
-	var total int64
-	var stray []string
-	for _, top := range []string{"content", "snapshots"} {
-		err := filepath.WalkDir(filepath.Join(root, top), func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(root, p)
-			if structural(rel, d) {
-				return nil
-			}
-			stray = append(stray, rel)
-			if d.Type().IsRegular() {
-				fi, err := d.Info()
-				if err != nil {
-					return err
-				}
-				total += fi.Size()
-			}
-			return nil
-		})
-		if err != nil && !os.IsNotExist(err) {
-			t.Fatal(err)
-		}
-	}
+	stray, total := testutil.StoreLeftovers(t, root)
 	if total == 0 && len(stray) > 0 {
 		t.Errorf("the store holds, besides its structure: %q", stray)
 	}
 	return total
-}
-
-// structural reports whether rel (relative to the root) belongs to the
-// structure of an empty store: the directories content, content/blobs,
-// content/blobs/<algorithm>, content/ingest, snapshots, snapshots/<name>
-// and snapshots/<name>/snapshots, and in snapshots/<name> the files
-// metadata.db (the snapshotter's bbolt database), its lock file, and
-// overlay-checked.
-func structural(rel string, d fs.DirEntry) bool {
-	parts := strings.Split(rel, string(filepath.Separator))
-	switch parts[0] {
-	case "content":
-		switch len(parts) {
-		case 1:
-			return d.IsDir()
-		case 2:
-			return d.IsDir() && (parts[1] == "blobs" || parts[1] == "ingest")
-		case 3:
-			return d.IsDir() && parts[1] == "blobs"
-		}
-	case "snapshots":
-		switch len(parts) {
-		case 1, 2:
-			return d.IsDir()
-		case 3:
-			if d.IsDir() {
-				return parts[2] == "snapshots"
-			}
-			return slices.Contains([]string{"metadata.db", "metadata.db.lock", "overlay-checked"}, parts[2])
-		}
-	}
-	return false
 }
