@@ -288,11 +288,12 @@ func procStartTime(pid int) (uint64, error) {
 func (p *Process) reap() {
 	awaitExit(p.pid)
 	ps, err := p.lp.Wait()
-	st := p.t.exitStatus(ps, err, p.sigkilled.Load())
+	oom := p.t.oomCount()
+	st := p.t.exitStatus(ps, err, p.sigkilled.Load(), oom)
 	p.io.drain(p.t.drain)
 	p.exit = st
 	if p.t.events != nil {
-		p.t.reportOOMKills()
+		p.t.reportOOMKills(oom())
 		p.t.events(Event{Type: EventExit, TaskID: p.t.id, ExecID: p.id, Pid: p.pid, Exit: st})
 	}
 	close(p.exited)

@@ -152,6 +152,10 @@ type Task struct {
 	oomSeen     uint64
 	oomReported uint64
 
+	// cgm is the manager of the task's cgroup, once made (cgroupManager).
+	cgmMu sync.Mutex
+	cgm   cgroups.Manager
+
 	// freezeMu is held by Pause, and shared by the start of an exec'd
 	// process, which a frozen task would never let finish.
 	freezeMu sync.RWMutex
@@ -429,7 +433,8 @@ func (t *Task) hasExited() bool {
 func (t *Task) reap() {
 	awaitExit(t.pid)
 	ps, err := t.process.Wait()
-	st := t.exitStatus(ps, err, t.sigkilled.Load())
+	oom := t.oomCount()
+	st := t.exitStatus(ps, err, t.sigkilled.Load(), oom)
 	if t.io != nil {
 		t.io.drain(t.drain)
 	}
@@ -437,15 +442,15 @@ func (t *Task) reap() {
 	// Reported before the waiters are told: whoever learns of the exit
 	// through Wait finds the event published, after the OOM kill's.
 	if t.events != nil {
-		t.reportOOMKills()
+		t.reportOOMKills(oom())
 		t.events(Event{Type: EventExit, TaskID: t.id, Pid: t.pid, Exit: st})
 	}
 	close(t.exited)
 }
 
 // exitStatus makes the ExitStatus of a process of the task from what its
-// Wait returned.
-func (t *Task) exitStatus(ps *os.ProcessState, err error, sigkilled bool) ExitStatus {
+// Wait returned; oomKills gives the task's OOM kill count (oomCount).
+func (t *Task) exitStatus(ps *os.ProcessState, err error, sigkilled bool, oomKills func() uint64) ExitStatus {
 	st := ExitStatus{Code: UnknownExitStatus, ExitedAt: time.Now()}
 	if ps == nil {
 		if err == nil {
@@ -466,29 +471,40 @@ func (t *Task) exitStatus(ps *os.ProcessState, err error, sigkilled bool) ExitSt
 		st.Code = 128 + uint32(ws.Signal())
 		// An OOM kill not given to an exit yet is this SIGKILL, unless
 		// this process sent one.
-		st.OOMKilled = ws.Signal() == unix.SIGKILL && t.takeOOMKill() && !sigkilled
+		st.OOMKilled = ws.Signal() == unix.SIGKILL && t.takeOOMKill(oomKills()) && !sigkilled
 	default:
 		st.Err = taskError(t.id, "wait", fmt.Errorf("unexpected wait status %#x", uint32(ws)), errdefs.ErrUnknown)
 	}
 	return st
 }
 
-// cgroupManager returns the manager of the task's cgroup.
+// cgroupManager returns the manager of the task's cgroup, made once: its
+// paths do not change while the task lives.
 func (t *Task) cgroupManager() (cgroups.Manager, error) {
+	t.cgmMu.Lock()
+	defer t.cgmMu.Unlock()
+	if t.cgm != nil {
+		return t.cgm, nil
+	}
 	state, err := t.container.State()
 	if err != nil {
 		return nil, err
 	}
 	cfg := t.container.Config()
-	return manager.NewWithPaths(cfg.Cgroups, state.CgroupPaths)
+	m, err := manager.NewWithPaths(cfg.Cgroups, state.CgroupPaths)
+	if err != nil {
+		return nil, err
+	}
+	t.cgm = m
+	return m, nil
 }
 
 // takeOOMKill reports whether the OOM killer killed processes of the
 // task that no exit was given yet, and gives them to the caller's: the
 // kills of an OOM go to the first exit by SIGKILL after them (the OOM
-// killer may kill several processes, some not tracked here).
-func (t *Task) takeOOMKill() bool {
-	n := t.oomKills()
+// killer may kill several processes, some not tracked here). n is the
+// task's OOM kill count now.
+func (t *Task) takeOOMKill(n uint64) bool {
 	t.oomMu.Lock()
 	defer t.oomMu.Unlock()
 	if n > t.oomSeen {
@@ -496,6 +512,22 @@ func (t *Task) takeOOMKill() bool {
 		return true
 	}
 	return false
+}
+
+// oomCount returns a function returning the task's OOM kill count, read
+// on its first call only: an exit needs it for its status and its
+// events.
+func (t *Task) oomCount() func() uint64 {
+	var (
+		n    uint64
+		read bool
+	)
+	return func() uint64 {
+		if !read {
+			n, read = t.oomKills(), true
+		}
+		return n
+	}
 }
 
 // oomKills returns how many processes the OOM killer killed in the task's
@@ -553,7 +585,7 @@ func (t *Task) watchOOM() {
 			if _, err := os.Lstat(filepath.Join(dir, "cgroup.event_control")); err != nil {
 				return
 			}
-			t.reportOOMKills()
+			t.reportOOMKills(t.oomKills())
 		}
 	}()
 }
@@ -561,12 +593,12 @@ func (t *Task) watchOOM() {
 // reportOOMKills reports an EventOOM for each OOM kill in the task's
 // cgroup not reported yet. The kernel signals each time the cgroup is out
 // of memory, many times before it kills; a kill is reported once, by the
-// watcher or, at the latest, before the exit of a process it killed.
-func (t *Task) reportOOMKills() {
+// watcher or, at the latest, before the exit of a process it killed. n is
+// the task's OOM kill count now.
+func (t *Task) reportOOMKills(n uint64) {
 	if t.events == nil {
 		return
 	}
-	n := t.oomKills()
 	t.oomMu.Lock()
 	k := uint64(0)
 	if n > t.oomReported {
