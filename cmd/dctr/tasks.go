@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/spf13/cobra"
@@ -39,34 +38,19 @@ them and remove them.`,
 }
 
 // loadTask returns the task of container id; NotFound, saying which, when
-// there is no such container or it has no task. A task another process is
-// setting up, removing or checking (Unavailable) is asked for again, for
-// up to unavailableWait.
+// there is no such container or it has no task. (Container.Task itself
+// waits for a task another process holds exclusively for a moment.)
 func loadTask(ctx context.Context, client *containerd.Client, id string) (containerd.Task, error) {
 	ctr, err := client.LoadContainer(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(unavailableWait)
-	for pause := time.Millisecond; ; pause = min(2*pause, 50*time.Millisecond) {
-		task, err := ctr.Task(ctx, nil)
-		switch {
-		case errdefs.IsNotFound(err):
-			return nil, fmt.Errorf("container %s has no task: %w", id, errdefs.ErrNotFound)
-		case !errdefs.IsUnavailable(err) || time.Now().After(deadline):
-			return task, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(pause):
-		}
+	task, err := ctr.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("container %s has no task: %w", id, errdefs.ErrNotFound)
 	}
+	return task, err
 }
-
-// unavailableWait is how long loadTask waits for a task another process
-// holds exclusively for a moment.
-const unavailableWait = 2 * time.Second
 
 func newTasksLsCommand(g *globalOptions) *cobra.Command {
 	var quiet bool
